@@ -22,7 +22,7 @@ description:
   - Optionally checks the point against restorable windows the caller already knows, naming the
     resource whose window excludes it.
 author:
-  - scalarops.pitr developers
+  - scalarops.pitr developers (@scalarops)
 options:
   restore_point:
     description:
@@ -67,6 +67,7 @@ attributes:
     description: Computes only; it changes nothing in either mode.
   diff_mode:
     support: none
+    description: Nothing changes, so there is nothing to diff.
 """
 
 EXAMPLES = r"""
