@@ -26,22 +26,22 @@ find_python() {
 
 # 1. system packages ----------------------------------------------------------------------------
 system_packages() {
-  local missing
-  # bindep itself comes from the venv; before the venv exists only check the few commands we use.
+  local -a missing=()
+  # bindep itself comes from the venv; before the venv exists only check the commands we need first.
   for cmd in git tar; do
-    command -v "$cmd" >/dev/null 2>&1 || missing="${missing:-} $cmd"
+    command -v "$cmd" >/dev/null 2>&1 || missing+=("$cmd")
   done
   if [ -x "$VENV/bin/bindep" ]; then
-    missing=$("$VENV/bin/bindep" -b test 2>/dev/null || true)
+    # bindep -b prints the missing packages of the profile, one per line (and exits 1 if any).
+    mapfile -t missing < <("$VENV/bin/bindep" -b test 2>/dev/null || true)
   fi
-  missing=$(echo ${missing:-})
-  [ -z "$missing" ] && return
-  command -v apt-get >/dev/null 2>&1 || die "missing system packages: $missing (no apt-get here: install them yourself)"
-  say "installing system packages: $missing"
-  local sudo=""
-  [ "$(id -u)" = 0 ] || sudo="sudo"
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq $missing >/dev/null
+  [ "${#missing[@]}" -eq 0 ] && return
+  command -v apt-get >/dev/null 2>&1 || die "missing system packages: ${missing[*]} (no apt-get here: install them yourself)"
+  say "installing system packages: ${missing[*]}"
+  local -a sudo=()
+  [ "$(id -u)" = 0 ] || sudo=(sudo)
+  "${sudo[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq "${missing[@]}" >/dev/null
 }
 
 # 2. virtualenv -----------------------------------------------------------------------------------

@@ -85,7 +85,7 @@ def enable_pitr(aws: AwsTarget, table: str) -> dict[str, Any]:
 
 def poll(aws: AwsTarget, probe: Callable[[], Any], what: str) -> Any:
     config = aws.waiter_config()
-    for _ in range(int(config["MaxAttempts"])):
+    for _attempt in range(int(config["MaxAttempts"])):
         if (result := probe()) is not None:
             return result
         time.sleep(config["Delay"])
@@ -439,7 +439,7 @@ def test_inproc_throttling_is_visible_without_retries(aws_inproc: Callable[..., 
     ddb = aws.client("dynamodb", max_attempts=1)
     create_table(aws.target, "source")
     enable_pitr(aws.target, "source")
-    for _ in range(2):
+    for _attempt in range(2):
         with pytest.raises(ClientError) as throttled:
             ddb.restore_table_to_point_in_time(SourceTableName="source", TargetTableName="restored", UseLatestRestorableTime=True)
         assert error_code(throttled) == "ThrottlingException"
@@ -463,7 +463,7 @@ def test_inproc_fault_modes(aws_inproc: Callable[..., InProcessAws]) -> None:
     def outcomes(aws: InProcessAws, calls: int) -> list[bool]:
         ddb = aws.client("dynamodb", max_attempts=1)
         failed = []
-        for _ in range(calls):
+        for _attempt in range(calls):
             try:
                 ddb.list_tables()
                 failed.append(False)
@@ -477,7 +477,7 @@ def test_inproc_fault_modes(aws_inproc: Callable[..., InProcessAws]) -> None:
     every.stop()
 
     patterns = []
-    for _ in range(2):
+    for _attempt in range(2):
         rng = aws_inproc(seed=7, faults=[Fault("ListTables", code="LimitExceededException", probability=0.5)])
         patterns.append(outcomes(rng, 16))
         rng.stop()
@@ -499,7 +499,7 @@ def test_inproc_rate_limit(aws_inproc: Callable[..., InProcessAws]) -> None:
     aws = aws_inproc(faults=[Fault("ListBackups", code="ThrottlingException", per_second=3)])
     ddb = aws.client("dynamodb", max_attempts=1)
     results = []
-    for _ in range(5):
+    for _attempt in range(5):
         try:
             ddb.list_backups()
             results.append("ok")

@@ -46,6 +46,9 @@ def client_env(endpoints: dict[str, dict[str, Any]]) -> dict[str, str]:
     env: dict[str, str] = {}
     if "kube" in endpoints:
         env["KUBECONFIG"] = env["K8S_AUTH_KUBECONFIG"] = endpoints["kube"]["kubeconfig"]
+        # kubectl/helm cache discovery per host:port, and ephemeral ports get reused by the next
+        # emulator: keep the cache with this set of stand-ins.
+        env["KUBECACHEDIR"] = str(Path(endpoints["kube"]["kubeconfig"]).parent / "kube-cache")
     if "aws" in endpoints:
         env.update(standin_vars(endpoints["aws"]["url"], endpoints["aws"]["region"]))
     if "azure" in endpoints:

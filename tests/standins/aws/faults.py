@@ -104,7 +104,7 @@ class FaultPlan:
     @property
     def faults(self) -> list[Fault]:
         with self._lock:
-            return [fault for fault, _ in self._faults]
+            return [fault for fault, _state in self._faults]
 
     def decide(self, service: str, operation: str, params: Mapping[str, Any]) -> Fault | None:
         """The fault that answers this call, or None to let it through."""
