@@ -20,7 +20,11 @@ find_python() {
   if command -v pyenv >/dev/null 2>&1 && prefix=$(pyenv prefix "$PY_VERSION" 2>/dev/null); then
     echo "$prefix/bin/python3"; return
   fi
-  if command -v python3.12 >/dev/null 2>&1; then command -v python3.12; return; fi
+  # pyenv's versions folder even when pyenv itself is not on PATH (e.g. a CI shell without its init)
+  for candidate in "${PYENV_ROOT:-$HOME/.pyenv}/versions/$PY_VERSION/bin/python3" "${PYENV_ROOT:-$HOME/.pyenv}"/versions/3.12.*/bin/python3; do
+    [ -x "$candidate" ] && { echo "$candidate"; return; }
+  done
+  if command -v python3.12 >/dev/null 2>&1 && python3.12 -c 'import venv' 2>/dev/null; then command -v python3.12; return; fi
   die "Python 3.12 is required (ansible 14 needs >= 3.12). Looked for 'pyenv prefix $PY_VERSION' and 'python3.12' on PATH; install one of them (e.g. 'pyenv install $PY_VERSION' or 'apt-get install python3.12 python3.12-venv') or set PITR_PYTHON_VERSION."
 }
 
