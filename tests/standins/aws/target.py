@@ -17,6 +17,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from .._cleanups import Cleanups
 from .env import DUMMY_ACCESS_KEY_ID, DUMMY_SECRET_ACCESS_KEY, standin_env
 from .server import reset as reset_moto
 
@@ -30,11 +31,11 @@ class AwsTarget:
     is_standin: bool
     profile: str | None = None
     clients: dict[tuple[str, int], Any] = field(default_factory=dict, repr=False)  # shared by derive()
-    cleanups: list[Callable[[], Any]] = field(default_factory=list, repr=False)
+    cleanups: Cleanups = field(default_factory=Cleanups, repr=False)
 
     def derive(self) -> AwsTarget:
         """A view for one test: same endpoint and client cache, its own cleanup list."""
-        return dataclasses.replace(self, cleanups=[])
+        return dataclasses.replace(self, cleanups=Cleanups())
 
     # --- clients -----------------------------------------------------------------------------
     def session(self) -> boto3.session.Session:
@@ -91,17 +92,7 @@ class AwsTarget:
 
     def defer(self, func: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
         """Run ``func(*args, **kwargs)`` when the test ends (last registered, first run)."""
-        self.cleanups.append(lambda: func(*args, **kwargs))
-
-    def run_cleanups(self) -> list[Exception]:
-        """Run every deferred cleanup even if some fail; return the failures."""
-        failures: list[Exception] = []
-        while self.cleanups:
-            try:
-                self.cleanups.pop()()
-            except Exception as exc:  # pylint: disable=broad-exception-caught  # report all, stop none
-                failures.append(exc)
-        return failures
+        self.cleanups.defer(func, *args, **kwargs)
 
     def reset(self) -> None:
         """Forget everything in the stand-in.  Refuses against a real account."""

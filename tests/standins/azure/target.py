@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .._cleanups import Cleanups
 from .._process import Running
 from .admin import AzureAdmin
 from .credential import StaticTokenCredential
@@ -52,7 +53,7 @@ class AzureTarget:  # pylint: disable=too-many-instance-attributes
     combined_ca_bundle: str | None = None  # system CAs + the stand-in's: for REQUESTS_CA_BUNDLE
     msi_endpoint: str | None = None
     admin: AzureAdmin | None = None
-    cleanups: list[Callable[[], Any]] = field(default_factory=list, repr=False)
+    cleanups: Cleanups = field(default_factory=Cleanups, repr=False)
 
     @classmethod
     def for_standin(cls, running: Running, resource_group: str = DEFAULT_RESOURCE_GROUP) -> AzureTarget:
@@ -83,7 +84,7 @@ class AzureTarget:  # pylint: disable=too-many-instance-attributes
 
     def derive(self) -> AzureTarget:
         """A view for one test: same endpoint and credential, its own cleanup list."""
-        return dataclasses.replace(self, cleanups=[])
+        return dataclasses.replace(self, cleanups=Cleanups())
 
     # --- SDK clients ----------------------------------------------------------------------------
     def client_kwargs(self) -> dict[str, Any]:
@@ -170,17 +171,7 @@ class AzureTarget:  # pylint: disable=too-many-instance-attributes
 
     def defer(self, func: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
         """Run ``func(*args, **kwargs)`` when the test ends (last registered, first run)."""
-        self.cleanups.append(lambda: func(*args, **kwargs))
-
-    def run_cleanups(self) -> list[BaseException]:
-        """Run every deferred cleanup even if some fail; return the failures."""
-        failures: list[BaseException] = []
-        while self.cleanups:
-            try:
-                self.cleanups.pop()()
-            except Exception as exc:  # pylint: disable=broad-exception-caught  # report all, stop none
-                failures.append(exc)
-        return failures
+        self.cleanups.defer(func, *args, **kwargs)
 
     def reset(self) -> None:
         """Forget everything in the stand-in. Refuses against real Azure."""
