@@ -41,6 +41,12 @@ options:
     description: Replica counts given explicitly, by release name (used when no count was recorded).
     type: dict
     default: {}
+  switch:
+    description:
+      - For O(action=switch), C(properties_set) (key to value), C(properties_remove) (keys) and
+        C(secret_properties) (credential key to value, written into the release's Secret).
+    type: dict
+    default: {}
 """
 
 EXAMPLES = r"""
@@ -56,7 +62,9 @@ _value:
     - One step per release with its facts (V(name), V(namespace), V(product), V(chart_version), V(values_key),
       V(replicas), V(recorded_replicas), V(secret_name), ...) and what to do
       (V(scale_to) - a replica count or null; V(record_manifest) - a ConfigMap to write or null;
-      V(delete_record) - whether to delete the record afterwards).
+      V(delete_record) - whether to delete the record afterwards; V(upgrade_values) - the values a helm upgrade
+      merges into the release, or null; V(summary) - a line saying what the upgrade changes;
+      for a switch V(changes) with credential values masked and V(secret_data) for the release's Secret).
   type: list
   elements: dictionary
 """
@@ -82,7 +90,7 @@ def _record(result):
     return resources[0] if resources else None
 
 
-def scalar_workloads_plan(releases, action, helm_results, record_results, overrides=None):
+def scalar_workloads_plan(releases, action, helm_results, record_results, overrides=None, switch=None):
     if not isinstance(releases, list) or len(helm_results or []) != len(releases) or len(record_results or []) != len(releases):
         raise AnsibleFilterError("scalar_workloads_plan: releases, helm_results and record_results must be aligned lists")
     try:
@@ -92,6 +100,7 @@ def scalar_workloads_plan(releases, action, helm_results, record_results, overri
             [_status(r) for r in helm_results],
             [_record(r) for r in record_results],
             overrides or {},
+            switch or {},
         )
     except WorkloadPlanError as exc:
         raise AnsibleFilterError(str(exc)) from None
@@ -101,7 +110,8 @@ def scalar_workloads_plan(releases, action, helm_results, record_results, overri
         step["record_manifest"] = (
             record_manifest(step, get_product(step["product"]), count, now, step["chart"]) if count is not None else None
         )
-        step.setdefault("scale_to", None)
+        for key in ("scale_to", "upgrade_values", "summary", "secret_data"):
+            step.setdefault(key, None)
         step.setdefault("delete_record", False)
     return steps
 

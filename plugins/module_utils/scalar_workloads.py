@@ -16,6 +16,13 @@ from __future__ import annotations
 
 import os
 
+from ansible_collections.scalarops.pitr.plugins.module_utils.java_properties import (
+    PropertiesDocument,
+    PropertiesError,
+    edit,
+    env_refs,
+    is_secret_key,
+)
 from ansible_collections.scalarops.pitr.plugins.module_utils.scalar_products import (
     ScalarProductError,
     chart_ref_name,
@@ -161,14 +168,22 @@ def _missing_count_message(state):
     )
 
 
+def _upgrade(step, changes, summary):
+    """Mark ``step`` as needing a helm upgrade that merges ``changes`` into the release's own section."""
+    step["upgrade_values"] = {step["values_key"]: changes}
+    step["summary"] = f"{step['namespace']}/{step['name']} ({step['product']}): {summary}"
+    return step
+
+
 def plan_stop(state, override=None):
     """What a stop does to one inspected release: record its count (if needed) and scale to 0."""
-    step = dict(state, record=None, scale_to=None)
+    step = dict(state, record=None, scale_to=None, upgrade_values=None)
     if state["replicas"] > 0:
         # The running count is the truth, even over an older record (e.g. a stop that crashed before scaling).
         if state["recorded_replicas"] != state["replicas"]:
             step["record"] = state["replicas"]
         step["scale_to"] = 0
+        _upgrade(step, {"replicaCount": 0}, f"{state['replicas']} -> 0 replicas")
     elif state["recorded_replicas"] is None:
         if override is None:
             raise WorkloadPlanError(_missing_count_message(state))
@@ -178,21 +193,88 @@ def plan_stop(state, override=None):
 
 def plan_start(state, override=None):
     """What a start does to one inspected release: scale to the recorded count, then forget it."""
-    step = dict(state, scale_to=None, delete_record=state["recorded_replicas"] is not None)
+    step = dict(state, scale_to=None, upgrade_values=None, delete_record=state["recorded_replicas"] is not None)
     target = override if override is not None else state["recorded_replicas"]
     if state["replicas"] == 0:
         if target is None:
             raise WorkloadPlanError(_missing_count_message(state))
         if target > 0:
             step["scale_to"] = target
+            _upgrade(step, {"replicaCount": target}, f"0 -> {target} replicas")
     return step
 
 
-def plan(action, releases, helm_statuses, records, overrides=None):
+def env_name_for(key):
+    """The environment variable a credential property is moved to: scalar.db.password -> SCALAR_DB_PASSWORD."""
+    return "".join(ch if ch.isalnum() else "_" for ch in key).upper()
+
+
+def _change_line(change):
+    if change.old is None:
+        return f"+ {change.key}={change.new}"
+    if change.new is None:
+        return f"- {change.key} (was {change.old})"
+    return f"~ {change.key}: {change.old} -> {change.new}"
+
+
+def plan_switch(state, properties_set=None, properties_remove=None, secret_properties=None):
+    """What a switch does to one inspected release: its new properties and the Secret entries to write.
+
+    Credentials never go into helm values: a credential property that references ``${env:NAME}``
+    gets NAME written into the release's Secret (``*.secretName``); one that holds a literal is
+    turned into such a reference first; a release without a Secret is refused.
+    """
+    label = f"release {state['name']!r} in namespace {state['namespace']!r}"
+    properties_set = dict(properties_set or {})
+    secret_properties = dict(secret_properties or {})
+    # Paths to key files (e.g. scalar.dl.ledger.proof.private_key_path) are not credentials themselves.
+    literal_secrets = sorted(key for key in properties_set
+                             if is_secret_key(key) and not key.endswith(("_path", ".path", "_file", ".file")))
+    if literal_secrets:
+        raise WorkloadPlanError(
+            f"{label}: {', '.join(literal_secrets)} look like credentials; pass them in "
+            f"scalar_workloads_secret_properties so they go into the release's Secret, not into helm values"
+        )
+    both = sorted(set(properties_set) & set(secret_properties))
+    if both:
+        raise WorkloadPlanError(f"{label}: {', '.join(both)} given both as a property and as a secret property")
+    try:
+        current = PropertiesDocument(state["properties"])
+        secret_data, moved = {}, []
+        for key, value in secret_properties.items():
+            refs = env_refs(current.get(key) or "")
+            if refs:
+                secret_data[refs[0]] = str(value)
+                continue
+            if not state["secret_name"]:
+                raise WorkloadPlanError(
+                    f"{label}: {key} must be written into a Secret, but the release has no "
+                    f"{state['values_key']}.secretName; refusing to put a credential into helm values. "
+                    f"Set {state['values_key']}.secretName to a Secret the pods load (envFrom) and run again"
+                )
+            name = env_name_for(key)
+            properties_set[key] = "${env:" + name + "}"
+            secret_data[name] = str(value)
+            moved.append(key)
+        new_text, changes = edit(state["properties"], set=properties_set, remove=properties_remove or [])
+    except PropertiesError as exc:
+        raise WorkloadPlanError(f"{label}: {exc}") from None
+    step = dict(state, upgrade_values=None, secret_data=secret_data or None, moved_to_secret=moved,
+                changes=[{"key": c.key, "old": c.old, "new": c.new} for c in changes],
+                change_lines=[_change_line(c) for c in changes])
+    if new_text != state["properties"]:
+        keys = ", ".join(c.key for c in changes)
+        _upgrade(step, {state["properties_key"]: new_text}, f"{state['properties_key']}: {keys}")
+    step.pop("properties")
+    return step
+
+
+def plan(action, releases, helm_statuses, records, overrides=None, switch=None):
     """Inspect every release and plan ``action`` for all of them; raise once with every problem.
 
     ``helm_statuses`` and ``records`` are aligned with ``releases`` (None where absent);
-    ``overrides`` maps release names to replica counts the user gave explicitly.
+    ``overrides`` maps release names to replica counts the user gave explicitly; ``switch`` holds
+    ``properties_set``, ``properties_remove`` and ``secret_properties`` for a switch.
     """
     if action not in ACTIONS:
         raise WorkloadPlanError(f"unknown action {action!r}; expected one of: {', '.join(ACTIONS)}")
@@ -216,10 +298,9 @@ def plan(action, releases, helm_statuses, records, overrides=None):
             elif action == "start":
                 steps.append(plan_start(state, overrides.get(state["name"])))
             else:
-                steps.append(state)
-            if action != "switch":
-                # Properties may hold literal credentials: keep them out of plans that do not need them.
-                steps[-1].pop("properties")
+                steps.append(plan_switch(state, **(switch or {})))
+            # Properties may hold literal credentials: no plan carries the current text.
+            steps[-1].pop("properties", None)
         except WorkloadPlanError as exc:
             problems.append(str(exc))
     if problems:
