@@ -55,12 +55,14 @@ def _record(kube: KubeTarget, namespace: str, release: str) -> dict[str, str] | 
 
 
 def _scale(kube: KubeTarget, tmp_path: Path, state: str, releases: list[dict[str, str]], verbosity: int = 0,
-           **extra: Any) -> subprocess.CompletedProcess[str]:
+           check_mode: bool = False, **extra: Any) -> subprocess.CompletedProcess[str]:
     extra_vars = {"scalar_state": state, "scalar_releases": releases, "scalar_workloads_poll_interval": 1,
                   "scalar_workloads_wait_timeout": 60, **extra}
     cmd = [str(VENV_BIN / "ansible-playbook"), str(PLAYBOOK), "-e", json.dumps(extra_vars)]
     if verbosity:
         cmd.append("-" + "v" * verbosity)
+    if check_mode:
+        cmd.append("--check")
     return kube.run(*cmd, check=False, env={"ANSIBLE_LOCALHOST_WARNING": "false", "ANSIBLE_INVENTORY_UNPARSED_WARNING": "false"})
 
 
@@ -127,6 +129,17 @@ def test_stop_then_start_restores_the_exact_counts_and_both_are_idempotent(
     assert again.returncode == 0, again.stdout
     assert _changed(again) == 0
     assert _revision(kube, ns, "ledger") == 3
+
+
+def test_check_mode_reports_the_plan_and_changes_nothing(kube: KubeTarget, deployment: dict[str, Any], tmp_path: Path) -> None:
+    ns = deployment["namespace"]
+    result = _scale(kube, tmp_path, "stopped", deployment["releases"], check_mode=True)
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "ledger (ledger): 3 -> 0 replicas" in result.stdout
+    assert "auditor (auditor): 2 -> 0 replicas" in result.stdout
+    _assert_counts(kube, deployment, {"ledger": 3, "auditor": 2})
+    assert _record(kube, ns, "ledger") is None
+    assert _revision(kube, ns, "ledger") == 1
 
 
 def test_counts_survive_a_stop_that_died_after_recording(kube: KubeTarget, deployment: dict[str, Any], tmp_path: Path) -> None:
