@@ -88,4 +88,4 @@ system_packages   # now with bindep from the venv: the full "test" profile
 kube_binaries
 "$VENV/bin/python" tools/prime_ansible_test.py >/dev/null
 collection_link
-say "ready: $VENV ($("$VENV/bin/python" --version), $("$VENV/bin/ansible" --version | head -1))"
+say "ready: $VENV ($("$VENV/bin/python" --version), $("$VENV/bin/ansible" --version 2>/dev/null | sed -n 1p))"
