@@ -10,39 +10,22 @@ of the same name means deleting the old one first and waiting until it is gone.
 from __future__ import annotations
 
 import base64
-import json
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-try:
-    from kubernetes import client as k8s_client
-    from kubernetes import config as k8s_config
-    from kubernetes.client.rest import ApiException
-    from urllib3.exceptions import HTTPError as Urllib3HTTPError
-
-    HAS_KUBERNETES = True
-    KUBERNETES_IMPORT_ERROR = None
-except ImportError as _exc:  # the module reports it with missing_required_lib
-    HAS_KUBERNETES = False
-    KUBERNETES_IMPORT_ERROR = _exc
-
-    class ApiException(Exception):  # type: ignore[no-redef]  # keeps except clauses valid without the library
-        status = 0
-
-    class Urllib3HTTPError(Exception):  # type: ignore[no-redef]
-        pass
-
+from ansible_collections.scalarops.pitr.plugins.module_utils.k8s_client import (
+    ApiException,
+    KubeError,
+    Urllib3HTTPError,
+    api_message,
+    k8s_client,
+)
 
 # Answers worth retrying while waiting: throttling and a busy or restarting API server.
 _TRANSIENT = (0, 429, 500, 502, 503, 504)
 _REQUEST_TIMEOUT = 30
-
-
-class KubeError(RuntimeError):
-    """A Kubernetes API call failed; the message names the call and the server's reason."""
 
 
 @dataclass
@@ -72,35 +55,9 @@ class JobOutcome:
     job: Any = None
 
 
-def api_message(exc: Exception) -> str:
-    """The server's explanation inside an ApiException (its Status ``message``), else str(exc)."""
-    body = getattr(exc, "body", None)
-    if body:
-        try:
-            return json.loads(body).get("message") or str(body)
-        except (ValueError, AttributeError):
-            return str(body)
-    return str(getattr(exc, "reason", "") or exc)
-
-
 def _fail(action: str, exc: Exception) -> KubeError:
     status = getattr(exc, "status", "")
     return KubeError(f"{action}: {status} {api_message(exc)}".replace(":  ", ": "))
-
-
-def new_api_client(kubeconfig: str | None = None, context: str | None = None) -> Any:
-    """An ApiClient from a kubeconfig (``kubeconfig``, else $KUBECONFIG or ~/.kube/config), or in-cluster."""
-    default_file = os.path.expanduser("~/.kube/config")
-    if kubeconfig or context or os.environ.get("KUBECONFIG") or os.path.exists(default_file):
-        try:
-            return k8s_config.new_client_from_config(config_file=kubeconfig, context=context)
-        except (k8s_config.ConfigException, OSError) as exc:
-            raise KubeError(f"cannot load kubeconfig {kubeconfig or os.environ.get('KUBECONFIG') or default_file}: {exc}") from None
-    if os.environ.get("KUBERNETES_SERVICE_HOST"):  # running in a pod (e.g. an AWX execution environment)
-        configuration = k8s_client.Configuration()
-        k8s_config.load_incluster_config(client_configuration=configuration)
-        return k8s_client.ApiClient(configuration)
-    raise KubeError("no Kubernetes credentials: give kubeconfig (or K8S_AUTH_KUBECONFIG / KUBECONFIG)")
 
 
 class JobRunner:

@@ -18,14 +18,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ansible_collections.scalarops.pitr.plugins.module_utils.k8s_jobs import ApiException, Urllib3HTTPError, api_message
+from ansible_collections.scalarops.pitr.plugins.module_utils.k8s_client import ApiException, Urllib3HTTPError, api_message, k8s_client
 from ansible_collections.scalarops.pitr.plugins.module_utils.scalar_admin_pause import Node
 from ansible_collections.scalarops.pitr.plugins.module_utils.scalar_products import PRODUCTS, ScalarProduct
-
-try:
-    from kubernetes import client as k8s_client
-except ImportError:  # the module reports the missing library (k8s_jobs.HAS_KUBERNETES) before calling in here
-    k8s_client = None
 
 INSTANCE_LABEL = "app.kubernetes.io/instance"
 APP_LABEL = "app.kubernetes.io/app"

@@ -106,13 +106,8 @@ options:
       - The name the servers' certificates are checked against (and the HTTP/2 authority), since
         pods are called by IP. Scalar's charts use e.g. the product name.
     type: str
-  kubeconfig:
-    description:
-      - Path to a kubeconfig. Default C(K8S_AUTH_KUBECONFIG), then C(KUBECONFIG) or C(~/.kube/config), then in-cluster.
-    type: path
-  context:
-    description: Context of the kubeconfig to use. Default C(K8S_AUTH_CONTEXT), then the current context.
-    type: str
+extends_documentation_fragment:
+  - scalarops.pitr.k8s_auth
 attributes:
   check_mode:
     support: full
@@ -209,9 +204,10 @@ import traceback
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 
-from ansible_collections.scalarops.pitr.plugins.module_utils.k8s_jobs import (
+from ansible_collections.scalarops.pitr.plugins.module_utils.k8s_client import (
     HAS_KUBERNETES,
     KUBERNETES_IMPORT_ERROR,
+    auth_argument_spec,
     new_api_client,
 )
 from ansible_collections.scalarops.pitr.plugins.module_utils.scalar_admin_client import (
@@ -252,8 +248,7 @@ ARGUMENT_SPEC = dict(
     cert_file=dict(type="path"),
     key_file=dict(type="path"),
     override_authority=dict(type="str"),
-    kubeconfig=dict(type="path", fallback=(env_fallback, ["K8S_AUTH_KUBECONFIG"])),
-    context=dict(type="str", fallback=(env_fallback, ["K8S_AUTH_CONTEXT"])),
+    **auth_argument_spec(env_fallback),
 )
 
 

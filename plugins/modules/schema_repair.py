@@ -172,13 +172,6 @@ options:
     description: How many lines of the Job's log to return and to put in error messages.
     type: int
     default: 50
-  kubeconfig:
-    description:
-      - Path to a kubeconfig. Default C(K8S_AUTH_KUBECONFIG), then C(KUBECONFIG) or C(~/.kube/config), then in-cluster.
-    type: path
-  context:
-    description: Context of the kubeconfig to use. Default C(K8S_AUTH_CONTEXT), then the current context.
-    type: str
   binary_path:
     description: Path of the helm binary (helm 3 or 4); default C(helm) from C(PATH).
     type: path
@@ -189,6 +182,8 @@ options:
   schema_loader_jar:
     description: Path of the Schema Loader jar on the control node, for O(method=local).
     type: path
+extends_documentation_fragment:
+  - scalarops.pitr.k8s_auth
 attributes:
   check_mode:
     support: full
@@ -299,9 +294,10 @@ cleaned_up:
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 
 from ansible_collections.scalarops.pitr.plugins.module_utils.helm_cli import Helm
-from ansible_collections.scalarops.pitr.plugins.module_utils.k8s_jobs import (
+from ansible_collections.scalarops.pitr.plugins.module_utils.k8s_client import (
     HAS_KUBERNETES,
     KUBERNETES_IMPORT_ERROR,
+    auth_argument_spec,
     new_api_client,
 )
 from ansible_collections.scalarops.pitr.plugins.module_utils.schema_repair import (
@@ -338,8 +334,7 @@ ARGUMENT_SPEC = dict(
     wait_timeout=dict(type="int", default=600),
     cleanup=dict(type="bool", default=False),
     log_lines=dict(type="int", default=50),
-    kubeconfig=dict(type="path", fallback=(env_fallback, ["K8S_AUTH_KUBECONFIG"])),
-    context=dict(type="str", fallback=(env_fallback, ["K8S_AUTH_CONTEXT"])),
+    **auth_argument_spec(env_fallback),
     binary_path=dict(type="path"),
     java_path=dict(type="path", default="java"),
     schema_loader_jar=dict(type="path"),
