@@ -9,4 +9,5 @@ pytest_plugins = [
     "fixtures.aws",
     "fixtures.kube",
     "fixtures.azure",
+    "fixtures.scalar_admin",
 ]

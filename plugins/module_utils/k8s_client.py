@@ -35,6 +35,13 @@ except ImportError as _exc:  # the module reports it with missing_required_lib
         pass
 
 
+# ApiException and Urllib3HTTPError are imported here once for every caller's except clauses.
+__all__ = [
+    "HAS_KUBERNETES", "KUBERNETES_IMPORT_ERROR", "ApiException", "KubeError", "Urllib3HTTPError",
+    "api_message", "auth_argument_spec", "k8s_client", "k8s_config", "new_api_client",
+]
+
+
 def auth_argument_spec(env_fallback: Any) -> dict[str, Any]:
     """Connection options (documented by the scalarops.pitr.k8s_auth doc fragment).
 

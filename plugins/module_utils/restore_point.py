@@ -115,7 +115,7 @@ class PauseWindow:
 class RestorePoint:
     """Where to restore to: a moment, or "latest restorable" (moment is None)."""
 
-    source: str  # "explicit" | "latest" | "pause_window"
+    source: str  # "explicit" | "latest" | "pause_window" | "pause_record"
     moment: _dt.datetime | None = None
     window: PauseWindow | None = None
 
@@ -134,21 +134,24 @@ class RestorePoint:
         return result
 
 
-def resolve(restore_point=None, use_latest=False, pause_window=None, now=None, clock_skew_margin=5.0):
+def resolve(restore_point=None, use_latest=False, pause_window=None, now=None, clock_skew_margin=5.0,
+            recorded_window=None):
     """Turn the user's one chosen form of restore point into a RestorePoint.
 
-    Exactly one of ``restore_point`` (ISO 8601), ``use_latest`` and ``pause_window`` must be given.
-    A pause-window midpoint must lie at least ``clock_skew_margin`` seconds from both edges.
+    Exactly one of ``restore_point`` (ISO 8601), ``use_latest``, ``pause_window`` (a mapping) and
+    ``recorded_window`` (the PauseWindow of a restore_pause_record) must be given. A pause-window
+    midpoint must lie at least ``clock_skew_margin`` seconds from both edges.
     """
     given = [name for name, value in (
         ("restore_point", restore_point not in (None, "")),
         ("restore_use_latest", bool(use_latest)),
         ("restore_pause_window", pause_window not in (None, {}, "")),
+        ("restore_pause_record", recorded_window is not None),
     ) if value]
     if len(given) != 1:
         detail = "none was given" if not given else "got " + " and ".join(given)
         raise RestorePointError(
-            "give exactly one of restore_point, restore_use_latest or restore_pause_window: " + detail
+            "give exactly one of restore_point, restore_use_latest, restore_pause_window or restore_pause_record: " + detail
         )
     now = now or _dt.datetime.now(UTC)
     if use_latest:
@@ -158,17 +161,18 @@ def resolve(restore_point=None, use_latest=False, pause_window=None, now=None, c
         if moment > now:
             raise RestorePointError(f"restore_point: {to_iso(moment)} is in the future (now is {to_iso(now)})")
         return RestorePoint(source="explicit", moment=moment)
-    window = PauseWindow.from_mapping(pause_window)
+    window = recorded_window or PauseWindow.from_mapping(pause_window)
+    what = "restore_pause_record" if recorded_window else "restore_pause_window"
     half = window.duration.total_seconds() / 2
     if half < clock_skew_margin:
         raise RestorePointError(
-            f"restore_pause_window: a {window.duration.total_seconds():g}s pause leaves only {half:g}s on each side of "
+            f"{what}: a {window.duration.total_seconds():g}s pause leaves only {half:g}s on each side of "
             f"its midpoint, less than the clock-skew margin of {clock_skew_margin:g}s; pause for at least "
             f"{2 * clock_skew_margin:g}s (or lower the margin if the clocks are known to agree more closely)"
         )
     if window.end > now:
-        raise RestorePointError(f"restore_pause_window: end {to_iso(window.end)} is in the future (now is {to_iso(now)})")
-    return RestorePoint(source="pause_window", moment=window.midpoint, window=window)
+        raise RestorePointError(f"{what}: end {to_iso(window.end)} is in the future (now is {to_iso(now)})")
+    return RestorePoint(source="pause_record" if recorded_window else "pause_window", moment=window.midpoint, window=window)
 
 
 def check_within(moment, earliest, latest, resource):

@@ -106,6 +106,10 @@ options:
       - The name the servers' certificates are checked against (and the HTTP/2 authority), since
         pods are called by IP. Scalar's charts use e.g. the product name.
     type: str
+  record_namespace:
+    description:
+      - Namespace of the returned RV(record_configmap). Default the namespace of the first release, or C(default).
+    type: str
 extends_documentation_fragment:
   - scalarops.pitr.k8s_auth
 attributes:
@@ -198,12 +202,30 @@ still_paused:
   returned: failure
   type: list
   elements: str
+record:
+  description:
+    - The pause record of the window, to keep for the restore that uses it (C(restore_pause_record) of
+      the restore playbooks and of C(scalarops.pitr.restore_point)).
+  returned: success and O(state=paused), not in check mode
+  type: dict
+  sample:
+    kind: ScalarPauseRecord
+    version: 1
+    id: scalarops-pitr-pause-20261121t093000000z
+    window: {start: "2026-11-21T09:30:00.000+00:00", end: "2026-11-21T09:30:10.000+00:00",
+             midpoint: "2026-11-21T09:30:05.000+00:00"}
+    releases: [{name: scalardl, namespace: scalar, product: ledger}]
+record_configmap:
+  description: A ConfigMap manifest holding RV(record) (key C(record.json)), to apply with C(kubernetes.core.k8s).
+  returned: success and O(state=paused), not in check mode
+  type: dict
 """
 
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 
+from ansible_collections.scalarops.pitr.plugins.module_utils import pause_record
 from ansible_collections.scalarops.pitr.plugins.module_utils.k8s_client import (
     HAS_KUBERNETES,
     KUBERNETES_IMPORT_ERROR,
@@ -248,6 +270,7 @@ ARGUMENT_SPEC = dict(
     cert_file=dict(type="path"),
     key_file=dict(type="path"),
     override_authority=dict(type="str"),
+    record_namespace=dict(type="str"),
     **auth_argument_spec(env_fallback),
 )
 
@@ -343,7 +366,11 @@ def run(module: AnsibleModule) -> None:
     finally:
         for client in clients.values():
             client.close()
-    module.exit_json(changed=True, window=window.as_dict(), nodes=[n.as_dict() for n in nodes])
+    node_list = [n.as_dict() for n in nodes]
+    record = pause_record.build(window, p["releases"] or [], node_list, p["pause_duration"], p["clock_skew_margin"])
+    namespace = p["record_namespace"] or (p["releases"][0]["namespace"] if p["releases"] else "default")
+    module.exit_json(changed=True, window=window.as_dict(), nodes=node_list, record=record,
+                     record_configmap=pause_record.configmap(record, namespace))
 
 
 def main() -> None:

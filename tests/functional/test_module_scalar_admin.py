@@ -1,19 +1,13 @@
 """scalar_admin through ansible-playbook: pause windows over fake Scalar nodes found through Kubernetes.
 
-Ledger and Auditor releases are installed from the stand-in charts with no replicas (for the real
-headless Service and Deployment); their pods are created here with pod IPs on which real gRPC
-servers (``standins.scalar_admin``) serve ``rpc.Admin`` on the chart's admin targetPort. Every test
-checks, through the fake nodes' own records, what happened to each node and that none is left
-paused.
+The ``cluster`` fixture (tests/fixtures/scalar_admin.py) gives a Ledger and an Auditor release whose
+pods are fake nodes. Every test checks, through the fake nodes' own records, what happened to each
+node and that none is left paused.
 """
 from __future__ import annotations
 
 import json
 import subprocess
-import time
-import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,95 +15,12 @@ import pytest
 import yaml
 
 from ansible_collections.scalarops.pitr.plugins.module_utils.scalar_admin_client import AdminClient
-from fixtures.common import VENV_BIN, run_playbook
-from fixtures.kube import KubeTarget
-from standins.charts import chart_path, headless_service_name
-from standins.scalar_admin import AdminNode, start_on_loopback, stop_all
+from fixtures.common import run_playbook
+from fixtures.scalar_admin import Cluster, apply_objects, pod_manifest, wait_pods_running
+from standins.scalar_admin import AdminNode
 
 pytestmark = pytest.mark.standin_only
 FAST = {"pause_duration": 1.0, "clock_skew_margin": 0.5}
-
-
-@dataclass
-class Release:
-    name: str
-    product: str
-    nodes: list[AdminNode]
-    pods: list[str]
-
-
-@dataclass
-class Cluster:
-    kube: KubeTarget
-    namespace: str
-    ledger: Release
-    auditor: Release
-
-    @property
-    def nodes(self) -> list[AdminNode]:
-        return self.ledger.nodes + self.auditor.nodes
-
-    def releases(self, *which: Release) -> list[dict[str, str]]:
-        return [{"name": r.name, "namespace": self.namespace, "product": r.product} for r in which or (self.ledger, self.auditor)]
-
-
-def _pod(namespace: str, name: str, labels: dict[str, str], ip: str, port: int) -> dict[str, Any]:
-    return {"apiVersion": "v1", "kind": "Pod",
-            "metadata": {"name": name, "namespace": namespace, "labels": labels,
-                         "annotations": {"standins.scalarops.io/pod-ip": ip}},
-            "spec": {"containers": [{"name": "scalar", "image": "standin", "ports": [{"containerPort": port}]}]}}
-
-
-def _apply(kube: KubeTarget, objects: list[dict[str, Any]]) -> None:
-    kube.kubectl("apply", "-f", "-", input_text="\n---\n".join(json.dumps(o) for o in objects))
-
-
-def _wait_running(kube: KubeTarget, namespace: str, names: list[str]) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        pods = json.loads(kube.kubectl("get", "pods", "-n", namespace, "-o", "json").stdout)["items"]
-        ips = {p["metadata"]["name"]: (p.get("status") or {}).get("podIP") for p in pods}
-        if all(ips.get(n) for n in names):
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"pods {names} not running with an IP")
-
-
-def _release(kube: KubeTarget, namespace: str, name: str, chart: str, product: str, port: int, count: int) -> Release:
-    values_key = {"ledger": "ledger", "auditor": "auditor"}[product]
-    kube.run(str(VENV_BIN / "helm"), "install", name, str(chart_path(chart)), "-n", namespace, "--set", f"{values_key}.replicaCount=0")
-    service = json.loads(kube.kubectl("get", "service", headless_service_name(product, name), "-n", namespace, "-o", "json").stdout)
-    labels = service["spec"]["selector"]
-    nodes = start_on_loopback(port, count)
-    pods = [f"{name}-pod-{i}" for i in range(count)]
-    _apply(kube, [_pod(namespace, pod, labels, node.host, port) for pod, node in zip(pods, nodes)])
-    return Release(name=name, product=product, nodes=nodes, pods=pods)
-
-
-@pytest.fixture(scope="module", name="cluster")
-def cluster_fixture(kube: KubeTarget) -> Iterator[Cluster]:
-    """Namespace with a Ledger release (2 pods) and an Auditor release (1 pod), each pod a fake node."""
-    kube.require_standin("pods whose IPs are loopback addresses served by the fake rpc.Admin nodes")
-    namespace = f"t-scalar-admin-{uuid.uuid4().hex[:6]}"
-    kube.kubectl("create", "namespace", namespace)
-    started: list[AdminNode] = []
-    try:
-        ledger = _release(kube, namespace, "ledger", "scalardl", "ledger", 50053, 2)
-        started += ledger.nodes
-        auditor = _release(kube, namespace, "auditor", "scalardl-audit", "auditor", 40053, 1)
-        started += auditor.nodes
-        _wait_running(kube, namespace, ledger.pods + auditor.pods)
-        yield Cluster(kube=kube, namespace=namespace, ledger=ledger, auditor=auditor)
-    finally:
-        stop_all(started)
-        kube.kubectl("delete", "namespace", namespace, "--ignore-not-found", "--wait=false", check=False)
-
-
-@pytest.fixture(autouse=True)
-def _healthy_nodes(request: pytest.FixtureRequest) -> None:
-    if "cluster" in request.fixturenames:
-        for node in request.getfixturevalue("cluster").nodes:
-            node.reset()
 
 
 def _run(cluster: Cluster, tmp_path: Path, args: dict[str, Any], check_mode: bool = False) -> dict[str, Any]:
@@ -181,9 +92,11 @@ def test_release_without_pods(cluster: Cluster, tmp_path: Path) -> None:
 def test_pods_of_another_product_in_the_release(cluster: Cluster, tmp_path: Path) -> None:
     ns = cluster.namespace
     labels = {"app.kubernetes.io/instance": "mixed", "app.kubernetes.io/name": "scalardl"}
-    _apply(cluster.kube, [_pod(ns, "mixed-ledger", {**labels, "app.kubernetes.io/app": "ledger"}, "127.0.0.1", 50053),
-                          _pod(ns, "mixed-auditor", {**labels, "app.kubernetes.io/app": "auditor"}, "127.0.0.1", 40053),
-                          _pod(ns, "mixed-envoy", {**labels, "app.kubernetes.io/app": "envoy"}, "127.0.0.1", 9001)])
+    apply_objects(cluster.kube, [
+        pod_manifest(ns, "mixed-ledger", {**labels, "app.kubernetes.io/app": "ledger"}, "127.0.0.1", 50053),
+        pod_manifest(ns, "mixed-auditor", {**labels, "app.kubernetes.io/app": "auditor"}, "127.0.0.1", 40053),
+        pod_manifest(ns, "mixed-envoy", {**labels, "app.kubernetes.io/app": "envoy"}, "127.0.0.1", 9001),
+    ])
     result = _run(cluster, tmp_path, {"releases": [{"name": "mixed", "namespace": ns, "product": "ledger"}], **FAST})
     assert result["failed"] and "another Scalar product: mixed-auditor (auditor)" in result["msg"]
     assert "envoy" not in result["msg"]
@@ -195,8 +108,8 @@ def test_admin_port_not_found(cluster: Cluster, tmp_path: Path) -> None:
     service = {"apiVersion": "v1", "kind": "Service",
                "metadata": {"name": "noport-scalardl-headless", "namespace": ns, "labels": labels},
                "spec": {"clusterIP": "None", "selector": labels, "ports": [{"name": "scalardl", "port": 50051}]}}
-    _apply(cluster.kube, [service, _pod(ns, "noport-0", labels, "127.0.0.1", 50053)])
-    _wait_running(cluster.kube, ns, ["noport-0"])
+    apply_objects(cluster.kube, [service, pod_manifest(ns, "noport-0", labels, "127.0.0.1", 50053)])
+    wait_pods_running(cluster.kube, ns, ["noport-0"])
     result = _run(cluster, tmp_path, {"releases": [{"name": "noport", "namespace": ns, "product": "ledger"}], **FAST})
     assert result["failed"] and "admin port not found" in result["msg"] and "'scalardl-admin'" in result["msg"]
 
@@ -286,10 +199,10 @@ def test_named_target_port_resolves_through_the_pod(cluster: Cluster, tmp_path: 
                   "spec": {"replicas": 0, "selector": {"matchLabels": labels},
                            "template": {"metadata": {"labels": labels},
                                         "spec": {"containers": [{"name": "scalar", "image": "standin"}]}}}}
-    pod = _pod(ns, "named-0", labels, node.host, node.port)
+    pod = pod_manifest(ns, "named-0", labels, node.host, node.port)
     pod["spec"]["containers"][0]["ports"] = [{"name": "admin", "containerPort": node.port}]
-    _apply(cluster.kube, [service, deployment, pod])
-    _wait_running(cluster.kube, ns, ["named-0"])
+    apply_objects(cluster.kube, [service, deployment, pod])
+    wait_pods_running(cluster.kube, ns, ["named-0"])
     result = _run(cluster, tmp_path, {"state": "check", "releases": [{"name": "named", "namespace": ns, "product": "ledger"}]})
     assert not result.get("failed"), result.get("msg")
     assert [(n["address"], n["pod"], n["paused"]) for n in result["nodes"]] == [(node.address, "named-0", False)]
