@@ -12,9 +12,10 @@ from __future__ import annotations
 import base64
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
+from ansible_collections.scalarops.pitr.plugins.module_utils.concurrency import Deadline
 from ansible_collections.scalarops.pitr.plugins.module_utils.k8s_client import (
     ApiException,
     KubeError,
@@ -26,23 +27,6 @@ from ansible_collections.scalarops.pitr.plugins.module_utils.k8s_client import (
 # Answers worth retrying while waiting: throttling and a busy or restarting API server.
 _TRANSIENT = (0, 429, 500, 502, 503, 504)
 _REQUEST_TIMEOUT = 30
-
-
-@dataclass
-class Deadline:
-    """A point in time the whole operation must finish by (monotonic clock)."""
-
-    seconds: float
-    started: float = field(default_factory=time.monotonic)
-
-    def remaining(self) -> float:
-        return max(0.0, self.started + self.seconds - time.monotonic())
-
-    def expired(self) -> bool:
-        return self.remaining() <= 0
-
-    def elapsed(self) -> float:
-        return time.monotonic() - self.started
 
 
 @dataclass

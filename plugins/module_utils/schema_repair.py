@@ -22,9 +22,10 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from ansible_collections.scalarops.pitr.plugins.module_utils import schema_loader_job as objects
+from ansible_collections.scalarops.pitr.plugins.module_utils.concurrency import Deadline
 from ansible_collections.scalarops.pitr.plugins.module_utils.helm_cli import Helm, HelmError
 from ansible_collections.scalarops.pitr.plugins.module_utils.k8s_client import KubeError, Urllib3HTTPError
-from ansible_collections.scalarops.pitr.plugins.module_utils.k8s_jobs import Deadline, JobRunner
+from ansible_collections.scalarops.pitr.plugins.module_utils.k8s_jobs import JobRunner
 from ansible_collections.scalarops.pitr.plugins.module_utils.redact import mask_secrets
 from ansible_collections.scalarops.pitr.plugins.module_utils.scalar_products import ScalarProductError, get_product
 from ansible_collections.scalarops.pitr.plugins.module_utils.schema_loader_args import (
