@@ -53,9 +53,22 @@ def from_epoch_ms(value, what="timestamp"):
     return _dt.datetime.fromtimestamp(value / 1000.0, tz=UTC)
 
 
+_EPOCH = _dt.datetime(1970, 1, 1, tzinfo=UTC)
+_MS = _dt.timedelta(milliseconds=1)
+
+
 def to_epoch_ms(moment):
-    """Aware datetime to integer epoch milliseconds."""
-    return int(round(moment.timestamp() * 1000))
+    """Aware datetime to integer epoch milliseconds, truncated like to_iso so the two always agree."""
+    return (moment - _EPOCH) // _MS
+
+
+def _floor_ms(moment):
+    return moment - _dt.timedelta(microseconds=moment.microsecond % 1000)
+
+
+def _ceil_ms(moment):
+    rest = moment.microsecond % 1000
+    return moment + _dt.timedelta(microseconds=1000 - rest) if rest else moment
 
 
 def to_iso(moment):
@@ -78,6 +91,13 @@ class PauseWindow:
 
     start: _dt.datetime
     end: _dt.datetime
+
+    def __post_init__(self):
+        # Records keep millisecond precision. Holding the window at exactly that precision makes a
+        # window read back from a record give the very same midpoint as the one that wrote it, and
+        # rounding inwards (start up, end down) keeps it inside the time every node was paused.
+        object.__setattr__(self, "start", _ceil_ms(self.start))
+        object.__setattr__(self, "end", _floor_ms(self.end))
 
     @classmethod
     def from_mapping(cls, mapping, what="restore_pause_window"):

@@ -176,6 +176,12 @@ class PauseRun:
             else:
                 self.sleep(self.pause_duration)
                 window = PauseWindow(start=start, end=self.clock())
+                # The window is kept in whole milliseconds, rounded inwards, so it can come out a hair
+                # shorter than the pause held: hold on until the recorded window is the full duration
+                # (a restore checks the recorded window against the clock-skew margin).
+                while window.duration.total_seconds() < self.pause_duration:
+                    self.sleep(0.001)
+                    window = PauseWindow(start=start, end=self.clock())
         finally:
             interrupted = sys.exc_info()[1]  # e.g. an exception in this process while holding the pause
             failed = unpause_all(to_unpause, self.clients, self.retry)

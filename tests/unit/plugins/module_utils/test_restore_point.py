@@ -103,3 +103,21 @@ def test_check_within_names_the_resource_and_the_window() -> None:
 def test_pause_window_rejects_non_mapping() -> None:
     with pytest.raises(RestorePointError, match="expected a mapping"):
         PauseWindow.from_mapping("09:30-09:31")
+
+
+def test_a_window_read_back_from_its_record_has_the_same_midpoint() -> None:
+    start = dt.datetime(2026, 11, 20, 6, 51, 20, 42_917, tzinfo=UTC)  # sub-millisecond parts, as a clock gives them
+    window = PauseWindow(start=start, end=start + dt.timedelta(seconds=1, microseconds=1_003))
+    record = window.as_dict()
+    again = PauseWindow.from_mapping({"start": record["start"], "end": record["end"]})
+    assert again.as_dict() == record
+    assert record["midpoint_ms"] == to_epoch_ms(parse_timestamp(record["midpoint"]))
+    assert record["midpoint"] == to_iso(again.midpoint)
+
+
+def test_a_window_is_rounded_inwards_to_milliseconds() -> None:
+    start = dt.datetime(2026, 11, 20, 6, 51, 20, 42_001, tzinfo=UTC)
+    end = dt.datetime(2026, 11, 20, 6, 51, 21, 42_999, tzinfo=UTC)
+    window = PauseWindow(start=start, end=end)
+    assert window.start == dt.datetime(2026, 11, 20, 6, 51, 20, 43_000, tzinfo=UTC) >= start
+    assert window.end == dt.datetime(2026, 11, 20, 6, 51, 21, 42_000, tzinfo=UTC) <= end

@@ -86,6 +86,13 @@ def test_window_lies_between_last_pause_and_first_unpause(clock: FakeClock) -> N
     assert window.as_dict()["midpoint"] == "2026-11-21T09:30:05.000+00:00"
 
 
+def test_a_window_starting_mid_millisecond_still_records_the_full_duration(clock: FakeClock) -> None:
+    clock.now += dt.timedelta(microseconds=400)  # the last Pause returns 0.4 ms into a millisecond
+    window = _run([FakeNode("10.0.0.1:50053", clock)], clock, pause_duration=10.0)
+    assert window.duration.total_seconds() >= 10.0  # rounded inwards, yet the full pause_duration
+    assert window.start.microsecond % 1000 == 0 and window.end.microsecond % 1000 == 0
+
+
 def test_refused_pause_unpauses_the_others_and_names_the_node(clock: FakeClock) -> None:
     fakes = [FakeNode("10.0.0.1:50053", clock), FakeNode("10.0.0.2:50053", clock, pause_error="FAILED_PRECONDITION"),
              FakeNode("10.0.0.3:50053", clock, pause_error="DEADLINE_EXCEEDED")]
