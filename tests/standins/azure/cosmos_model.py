@@ -132,6 +132,18 @@ def consistency_policy(value: dict[str, Any] | None) -> dict[str, Any]:
     raise bad_request(f"Invalid consistency level '{wanted}'; expected one of {', '.join(CONSISTENCY_LEVELS)}.")
 
 
+def sql_database_body(db: Database) -> dict[str, Any]:
+    """A SQL database as Cosmos DB describes it (inside accounts and restorable-resource feeds alike)."""
+    return {
+        "id": db.name,
+        "_rid": db.rid,
+        "_ts": int(db.created.timestamp()),
+        "_etag": f'"{uuid.uuid5(uuid.NAMESPACE_URL, db.rid)}"',
+        "_colls": "colls/",
+        "_users": "users/",
+    }
+
+
 @dataclass
 class CosmosAccount:  # pylint: disable=too-many-instance-attributes
     subscription_id: str
@@ -214,14 +226,7 @@ class CosmosAccount:  # pylint: disable=too-many-instance-attributes
             "location": self.location,
             "tags": {},
             "properties": {
-                "resource": {
-                    "id": db.name,
-                    "_rid": db.rid,
-                    "_ts": int(db.created.timestamp()),
-                    "_etag": f'"{uuid.uuid5(uuid.NAMESPACE_URL, db.rid)}"',
-                    "_colls": "colls/",
-                    "_users": "users/",
-                }
+                "resource": sql_database_body(db)
             },
         }
 
@@ -342,15 +347,7 @@ class RestorableAccount:  # pylint: disable=too-many-instance-attributes
                         "eventTimestamp": format_time(db.created),
                         "ownerId": db.name,
                         "ownerResourceId": db.rid,
-                        "database": {
-                            "id": db.name,
-                            "_rid": db.rid,
-                            "_ts": int(db.created.timestamp()),
-                            "_etag": f'"{uuid.uuid5(uuid.NAMESPACE_URL, db.rid)}"',
-                            "_colls": "colls/",
-                            "_users": "users/",
-                            "_self": f"dbs/{db.rid}/",
-                        },
+                        "database": dict(sql_database_body(db), _self=f"dbs/{db.rid}/"),
                     }
                 },
             }
