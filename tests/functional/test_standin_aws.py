@@ -409,7 +409,7 @@ def test_inproc_concurrent_restore_limit(aws_inproc: Callable[..., InProcessAws]
 
 def test_inproc_rds_reports_creating_and_rds_faults(aws_inproc: Callable[..., InProcessAws]) -> None:
     aws = aws_inproc(
-        rds_seconds=0.6,
+        rds_seconds=1.5,  # generous: under a loaded machine two creates and two describes can take over half a second
         faults=[Fault("RestoreDBInstanceToPointInTime", code="InsufficientDBInstanceCapacity", message="no capacity", service="rds", times=1)],
     )
     rds = aws.client("rds", max_attempts=1)

@@ -1,9 +1,16 @@
 """AWS stand-ins: moto in server mode (a child process) and in-process with delays and faults.
 
-* ``start_moto(state_dir)`` -> ``standins._process.Running`` (``info``: url, pid, region,
-  account_id, access_key_id, secret_access_key); ``reset(url)`` forgets every resource.
+Both run moto with the patches of ``patches``: besides moto's own API they reproduce DynamoDB
+point-in-time recovery as AWS does it (``pitr``: restores hold the items of RestoreDateTime,
+moving restore windows with an optional lag, InvalidRestoreTimeException), and on request
+resources that take time to create (``delays``, ``rules``) and injected errors (``faults``).
+
+* ``start_moto(state_dir, pitr_lag_seconds=..., faults=..., ...)`` -> ``standins._process.Running``
+  (``info``: url, pid, region, account_id, access_key_id, secret_access_key); ``reset(url)``
+  forgets every resource (and the PITR item history).
 * ``InProcessAws(...)`` - a context manager for tests that need slow restores/backups/instances,
-  injected errors (``Fault``) and per-operation call counters.
+  injected errors (``Fault``, ``"*"`` for every operation), a PITR lag they can change while it
+  runs, and per-operation call counters.
 * ``AwsTarget`` - boto3 client factory and subprocess environment for a stand-in or real account.
 * ``standin_env(url, region)`` - environment that pins botocore to the stand-in.
 

@@ -1,7 +1,8 @@
-"""``python -m standins.aws --host H --port 0 --ready-file F [--region R] [delays/faults]``.
+"""``python -m standins.aws --host H --port 0 --ready-file F [--region R] [delays/faults/PITR lag]``.
 
 Serves moto on an ephemeral port, writes the ready file (url, pid, region, dummy credentials)
-and runs until SIGTERM.
+and runs until SIGTERM.  The stand-in's patches are always installed, so DynamoDB point-in-time
+recovery follows AWS (item history, windows, window errors) even without delays or faults.
 """
 from __future__ import annotations
 
@@ -30,6 +31,8 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--faults-json", default="[]", help="JSON list of standins.aws.faults.Fault fields")
     parser.add_argument("--seed", type=int, default=0, help="seed of the probabilistic faults")
     parser.add_argument("--max-concurrent-restores", type=int, default=AWS_MAX_CONCURRENT_RESTORES, help="with delays: more gives LimitExceededException")
+    parser.add_argument("--pitr-lag-seconds", type=float, default=0.0,
+                        help="LatestRestorableDateTime trails now by this much (AWS: about 300)")
     parser.add_argument("--verbose", action="store_true", help="log every request")
     return parser.parse_args(argv)
 
@@ -41,8 +44,9 @@ def main(argv: list[str] | None = None) -> None:
         quiet_request_log()
     delays = Delays(args.restore_seconds, args.backup_seconds, args.rds_seconds)
     faults = [Fault.from_dict(item) for item in json.loads(args.faults_json)]
-    if faults or delays != Delays():
-        patches.install(Behaviour(delays, faults, seed=args.seed, max_concurrent_restores=args.max_concurrent_restores))
+    # Always: plain moto would answer PITR restores with the source's current items.
+    patches.install(Behaviour(delays, faults, seed=args.seed, max_concurrent_restores=args.max_concurrent_restores,
+                              pitr_lag_seconds=args.pitr_lag_seconds))
     server = MotoHttpServer(args.host, args.port)
     try:
         write_ready(

@@ -1,7 +1,8 @@
-"""What the patched moto does with each call: count it, then maybe answer with an error.
+"""What the patched moto does with each call: count it, maybe answer with an error, keep PITR history.
 
 One ``Behaviour`` is active at a time (see ``patches``).  It is consulted from moto's request
-threads, so counters are guarded by a lock.
+threads, so counters are guarded by a lock.  ``pitr`` holds the DynamoDB point-in-time state
+(item history, restore lag; see ``pitr``).
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from typing import Any
 
 from .delays import Delays
 from .faults import Fault, FaultPlan, InjectedError
+from .pitr import Pitr
 from .rules import dynamodb_rejection
 
 # AWS allows up to 50 concurrent table restores (of any kind) per account.
@@ -19,7 +21,7 @@ AWS_MAX_CONCURRENT_RESTORES = 50
 
 
 class Behaviour:
-    """Delays, faults and realism rules in force, plus per-operation call counters."""
+    """Delays, faults, realism rules and PITR semantics in force, plus per-operation call counters."""
 
     def __init__(
         self,
@@ -27,10 +29,12 @@ class Behaviour:
         faults: Iterable[Fault] = (),
         seed: int = 0,
         max_concurrent_restores: int | None = AWS_MAX_CONCURRENT_RESTORES,
+        pitr_lag_seconds: float = 0.0,
     ) -> None:
         self.delays = delays or Delays()
         self.faults = FaultPlan(faults, seed=seed)
         self.max_concurrent_restores = max_concurrent_restores
+        self.pitr = Pitr(pitr_lag_seconds)
         self._lock = threading.Lock()
         self.calls: Counter[str] = Counter()  # operation -> calls received (including failed ones)
         self.calls_by_service: Counter[tuple[str, str]] = Counter()  # (service, operation) -> calls

@@ -1,7 +1,7 @@
 """Fault injection: which calls of which operation answer with an AWS error instead of running.
 
-A ``Fault`` names an operation (the boto3/API name, e.g. ``RestoreTableToPointInTime``) and
-says when it fires:
+A ``Fault`` names an operation (the boto3/API name, e.g. ``RestoreTableToPointInTime``, or
+``"*"`` for every operation) and says when it fires:
 
 * ``times=K``          - the first K matching calls fail (after ``after`` calls were let through);
 * ``every=N``          - every Nth matching call fails (the Nth, 2Nth, ...);
@@ -10,8 +10,11 @@ says when it fires:
                          (a rate limit such as RestoreTableFromBackup's 10 calls/s);
 * none of the above   - every matching call fails (bounded by ``times`` if given).
 
-``times`` also caps the total number of failures of the other modes.  ``match`` restricts a
-fault to calls whose request parameters contain the given values (e.g. one TargetTableName).
+``times`` also caps the total number of failures of the other modes.  ``service`` restricts a
+fault to one of moto's services (``"dynamodb"``, ``"rds"``, ``"application-autoscaling"``...), so
+``Fault("*", service="dynamodb", every=2)`` throttles every other DynamoDB call whatever it is
+(a wildcard fault counts all matching calls together).  ``match`` restricts a fault to calls
+whose request parameters contain the given values (e.g. one TargetTableName).
 Faults are checked in order; the first that fires answers the call and later ones do not see it.
 """
 from __future__ import annotations
@@ -41,7 +44,7 @@ class InjectedError(ServiceException):
 class Fault:
     """One rule of fault injection (see the module docstring for the modes)."""
 
-    operation: str
+    operation: str  # API operation name, or "*" for any
     code: str = "ThrottlingException"
     message: str = "Rate exceeded"
     service: str | None = None  # moto's service name ("dynamodb", "rds"); None matches any
@@ -70,7 +73,7 @@ class Fault:
         return cls(**dict(data))
 
     def applies_to(self, service: str, operation: str, params: Mapping[str, Any]) -> bool:
-        if operation != self.operation or (self.service is not None and service != self.service):
+        if self.operation not in ("*", operation) or (self.service is not None and service != self.service):
             return False
         return all(params.get(key) == value for key, value in (self.match or {}).items())
 

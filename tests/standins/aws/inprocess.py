@@ -1,10 +1,12 @@
-"""moto in the test process, over real HTTP, with delays, fault injection and call counters.
+"""moto in the test process, over real HTTP, with delays, fault injection, call counters and real PITR.
 
     with InProcessAws(restore_seconds=2, faults=[Fault("RestoreTableToPointInTime", times=3)]) as aws:
         ddb = aws.client("dynamodb", max_attempts=1)
         ...
         assert aws.calls["RestoreTableToPointInTime"] == 4
 
+DynamoDB point-in-time recovery behaves as in AWS (see ``pitr``), exactly as in the subprocess
+stand-in; ``pitr_lag_seconds`` sets how far LatestRestorableDateTime trails now.
 The server listens on 127.0.0.1 like the subprocess one, so ansible-playbook started from the
 test (``env=aws.env``) reaches it too.  moto's backends are process-global: entering resets
 them, leaving resets them again and removes every patch, so nothing leaks into other tests
@@ -42,10 +44,11 @@ class InProcessAws:
         faults: Iterable[Fault] = (),
         seed: int = 0,
         max_concurrent_restores: int | None = AWS_MAX_CONCURRENT_RESTORES,
+        pitr_lag_seconds: float = 0.0,
         log_requests: bool = False,
     ) -> None:
         self.region = region
-        self.behaviour = Behaviour(Delays(restore_seconds, backup_seconds, rds_seconds), faults, seed, max_concurrent_restores)
+        self.behaviour = Behaviour(Delays(restore_seconds, backup_seconds, rds_seconds), faults, seed, max_concurrent_restores, pitr_lag_seconds)
         self._log_requests = log_requests
         self._server: MotoHttpServer | None = None
         self._log_level: int | None = None
@@ -119,6 +122,17 @@ class InProcessAws:
     def delays(self) -> Delays:
         """Mutable: a change applies at once, also to resources that already exist."""
         return self.behaviour.delays
+
+    @property
+    def pitr_lag_seconds(self) -> float:
+        """How far LatestRestorableDateTime trails now (AWS: about 300 s); settable, applies at once."""
+        return self.behaviour.pitr.lag_seconds
+
+    @pitr_lag_seconds.setter
+    def pitr_lag_seconds(self, seconds: float) -> None:
+        if seconds < 0:
+            raise ValueError("pitr lag must be >= 0 seconds")
+        self.behaviour.pitr.lag_seconds = seconds
 
     @property
     def calls(self) -> Counter[str]:

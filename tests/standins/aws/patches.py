@@ -1,8 +1,16 @@
-"""The scoped, reversible patches that give moto a delay model and fault injection.
+"""The scoped, reversible patches that give moto a delay model, fault injection and real PITR.
 
 Only moto (the stand-in) is patched, never the code under test.  moto's backends and model
 classes are process-global, so at most one ``Behaviour`` may be installed at a time and
-``uninstall`` puts every attribute back exactly as it found it.
+``uninstall`` puts every attribute back exactly as it found it.  The server-mode stand-in
+(``python -m standins.aws``) always installs one; ``InProcessAws`` does while it runs.
+
+What the patched moto reproduces beyond plain moto: tables, backups, DB instances and clusters
+that stay CREATING/creating for a while (``delays``); what DynamoDB refuses meanwhile
+(``rules``); injected AWS errors (``faults``); DynamoDB point-in-time recovery with real item
+history, restore windows, a restore lag and the window errors (``pitr``).  What it still does
+not: see ``pitr`` (restore overrides, deleted-table restores, ItemCount refreshed only every
+~6 hours on AWS but exact here) and ``rules`` (only the listed refusals).
 
 Hook points (moto 5.2.x):
 
@@ -10,7 +18,11 @@ Hook points (moto 5.2.x):
   application-autoscaling...) passes through it once the request is parsed; S3 does not, so S3
   calls are neither counted nor faultable.  An error is answered by shadowing this request's
   handler method on the (per-request) handler instance, so moto's own ``call_action``
-  serializes it in the service's protocol.
+  serializes it in the service's protocol.  The same shadowing puts ``pitr``'s versions of
+  DescribeContinuousBackups, UpdateContinuousBackups and RestoreTableToPointInTime in place of
+  moto's, and item-writing DynamoDB calls run inside ``Pitr.writing`` (snapshot first).
+* ``MotoAPIBackend.reset`` - ``moto_api_backend.reset()`` / ``POST /moto-api/reset`` also forget
+  the PITR item history.
 * ``RestoredPITTable.describe`` / ``RestoredTable.describe`` - TableStatus CREATING and
   RestoreSummary.RestoreInProgress while restoring (``Table.describe`` is shared by all tables
   and has no RestoreSummary).
@@ -19,6 +31,7 @@ Hook points (moto 5.2.x):
 """
 from __future__ import annotations
 
+import functools
 import threading
 import warnings
 from collections.abc import Callable, Mapping
@@ -27,6 +40,7 @@ from typing import Any, NoReturn
 from moto.core.responses import BaseResponse
 from moto.core.utils import camelcase_to_underscores
 from moto.dynamodb.models.table import Backup, RestoredPITTable, RestoredTable
+from moto.moto_api._internal.models import MotoAPIBackend
 from moto.rds.models import DBCluster, DBInstance
 
 from .behaviour import Behaviour
@@ -66,21 +80,39 @@ def _hook_call_action(original: Callable[[BaseResponse], Any]) -> Callable[[Base
     def call_action(self: BaseResponse) -> Any:
         behaviour = _ACTIVE
         operation = self._get_action() if behaviour is not None else None  # pylint: disable=protected-access
-        if behaviour is not None and operation:
-            params = getattr(self, "params", None)
-            error = behaviour.before_call(
-                str(self.service_name),
-                operation,
-                params if isinstance(params, Mapping) else {},
-                self.current_account,
-                self.region,
-            )
-            if error is not None:
-                # An instance attribute wins over the class method for this one request only.
-                setattr(self, camelcase_to_underscores(operation), _raiser(error))
-        return original(self)
+        if behaviour is None or not operation:
+            return original(self)
+        params = getattr(self, "params", None)
+        params = params if isinstance(params, Mapping) else {}
+        service = str(self.service_name)
+        error = behaviour.before_call(service, operation, params, self.current_account, self.region)
+        method = camelcase_to_underscores(operation)
+        if error is not None:
+            # An instance attribute wins over the class method for this one request only.
+            setattr(self, method, _raiser(error))
+            return original(self)
+        if service != "dynamodb":
+            return original(self)
+        replacement = behaviour.pitr.handler_for(operation)
+        if replacement is not None:
+            setattr(self, method, functools.partial(replacement, self))
+        written = behaviour.pitr.tables_written(operation, params, self.current_account, self.region)
+        if not written:
+            return original(self)
+        with behaviour.pitr.writing(written):
+            return original(self)
 
     return call_action
+
+
+def _hook_reset(original: Callable[[MotoAPIBackend], None]) -> Callable[[MotoAPIBackend], None]:
+    def reset(self: MotoAPIBackend) -> None:
+        behaviour = _ACTIVE
+        if behaviour is not None:
+            behaviour.pitr.history.clear()
+        original(self)
+
+    return reset
 
 
 def _hook_restored_describe(original: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
@@ -132,6 +164,7 @@ def install(behaviour: Behaviour) -> None:
         if _ACTIVE is not None:
             raise RuntimeError("another moto behaviour is already installed in this process")
         _replace(BaseResponse, "call_action", _hook_call_action(BaseResponse.call_action))
+        _replace(MotoAPIBackend, "reset", _hook_reset(MotoAPIBackend.reset))
         for cls in (RestoredPITTable, RestoredTable):
             _replace(cls, "describe", _hook_restored_describe(cls.__dict__["describe"]))
         _replace(Backup, "status", _stored_status_property("AVAILABLE", "CREATING", lambda b, bh: backup_creating(b, bh.delays)))

@@ -72,19 +72,24 @@ def start_moto(
     faults: Iterable[Fault] = (),
     seed: int = 0,
     max_concurrent_restores: int | None = None,
+    pitr_lag_seconds: float = 0.0,
     name: str = "aws",
     timeout: float = 60.0,
 ) -> Running:
     """Start moto in server mode as a child process; ``Running.info`` holds url, pid, region.
 
-    With the defaults it is plain moto.  Delays or faults switch on the same behaviour as the
-    in-process variant (but call counters are then only visible inside that process);
-    ``max_concurrent_restores`` defaults to AWS's 50.
+    With the defaults it is moto plus AWS's DynamoDB point-in-time semantics (see ``pitr``:
+    restores hold the items of RestoreDateTime, out-of-window times are refused).  Delays and
+    faults switch on the same behaviour as the in-process variant (but call counters are only
+    visible inside that process); ``max_concurrent_restores`` defaults to AWS's 50;
+    ``pitr_lag_seconds`` is how far LatestRestorableDateTime trails now (AWS: about 5 minutes).
     """
     args = ["--region", region, "--seed", str(seed)]
     if max_concurrent_restores is not None:
         args += ["--max-concurrent-restores", str(max_concurrent_restores)]
-    for flag, value in (("--restore-seconds", restore_seconds), ("--backup-seconds", backup_seconds), ("--rds-seconds", rds_seconds)):
+    timings = (("--restore-seconds", restore_seconds), ("--backup-seconds", backup_seconds), ("--rds-seconds", rds_seconds),
+               ("--pitr-lag-seconds", pitr_lag_seconds))
+    for flag, value in timings:
         if value:
             args += [flag, str(value)]
     fault_list = [asdict(fault) for fault in faults]
