@@ -23,9 +23,9 @@ options:
     elements: dict
     required: true
   action:
-    description: What to plan.
+    description: What to plan; V(check) plans a stop only to validate the releases.
     type: str
-    choices: [stop, start, switch]
+    choices: [stop, start, switch, check]
     required: true
   helm_results:
     description: The C(results) of a looped C(kubernetes.core.helm_info), aligned with the releases.

@@ -38,12 +38,13 @@ class Poller:
     max_delay: float = 20.0
     sleep: Callable[[float], None] = time.sleep
 
-    def _until(self, probe: Callable[[], Any], done: Callable[[Any], bool], what: str) -> Any:
+    def until(self, probe: Callable[[], Any], done: Callable[[Any], bool], what: str) -> Any:
+        """``probe()`` until ``done(value)``; return that value (``WaitTimeout`` naming ``what`` at the deadline)."""
         return wait_until(probe, self.deadline, self.first_delay, self.max_delay, what=what, done=done, factor=1.5, sleep=self.sleep)
 
     def wait_active(self, dynamodb: Any, table: str, call: Call = direct) -> dict[str, Any]:
         """Wait until ``table`` and its indexes are ACTIVE; return its description."""
-        return self._until(lambda: call(dynamodb.describe_table, TableName=table)["Table"], table_ready, f"table {table} to be ACTIVE")
+        return self.until(lambda: call(dynamodb.describe_table, TableName=table)["Table"], table_ready, f"table {table} to be ACTIVE")
 
     def retry_while(self, codes: Collection[str], func: Callable[..., Any], *args: Any, call: Call = direct, **kwargs: Any) -> Any:
         """``call(func, ...)``, retried while it fails with one of ``codes`` (a transient refusal)."""
@@ -56,4 +57,4 @@ class Poller:
                     raise
                 return False, exc
 
-        return self._until(attempt, lambda outcome: outcome[0], f"{getattr(func, '__name__', 'call')} to stop failing with {'/'.join(codes)}")[1]
+        return self.until(attempt, lambda outcome: outcome[0], f"{getattr(func, '__name__', 'call')} to stop failing with {'/'.join(codes)}")[1]

@@ -33,7 +33,7 @@ from ansible_collections.scalarops.pitr.plugins.module_utils.scalar_products imp
 RECORD_PREFIX = "scalarops-pitr-replicas-"
 RECORD_LABEL = "scalarops.io/replica-record"
 MANAGED_BY = "scalarops.pitr"
-ACTIONS = ("stop", "start", "switch")
+ACTIONS = ("stop", "start", "switch", "check")  # check: plan a stop to validate the releases, change nothing
 
 
 class WorkloadPlanError(ValueError):
@@ -293,7 +293,7 @@ def plan(action, releases, helm_statuses, records, overrides=None, switch=None):
         seen.add(key)
         try:
             state = inspect(release, status, record)
-            if action == "stop":
+            if action in ("stop", "check"):
                 steps.append(plan_stop(state, overrides.get(state["name"])))
             elif action == "start":
                 steps.append(plan_start(state, overrides.get(state["name"])))
