@@ -13,7 +13,7 @@ from fixtures.common import REPO_ROOT, VENV_BIN
 MODULES = sorted(p.stem for p in (REPO_ROOT / "plugins" / "modules").glob("*.py") if p.stem != "__init__")
 
 # What must never be shipped: environments, test output, tooling and the stand-ins' state.
-FORBIDDEN_PREFIXES = (".venv/", ".build/", ".git/", ".ci/", "tests/output/", "tools/", ".pytest_cache/", "restore-reports/")
+FORBIDDEN_PREFIXES = (".venv/", ".build/", ".git/", ".ci/", "tests/output/", "tools/", "bench/", ".pytest_cache/", "restore-reports/")
 
 
 @pytest.fixture(scope="module")
