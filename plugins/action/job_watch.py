@@ -76,6 +76,7 @@ class ActionModule(ActionBase):
         args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)[1]
         started = time.monotonic()
         next_line = started + args["interval"]
+        delay = max(0.1, args["poll"])
         while True:
             status = self._status(args["jid"], task_vars)
             waited = time.monotonic() - started
@@ -94,4 +95,6 @@ class ActionModule(ActionBase):
             if time.monotonic() >= next_line:
                 display.display(progress_line(args["label"], self._progress(args["progress_file"], task_vars), waited))
                 next_line = time.monotonic() + args["interval"]
-            time.sleep(max(0.1, args["poll"]))
+            # Never sleep past the next progress line; each check runs a module, so back off up to half the interval.
+            time.sleep(max(0.1, min(delay, next_line - time.monotonic())))
+            delay = min(max(delay, args["interval"] / 2.0), delay * 1.5)

@@ -76,20 +76,16 @@ def list_all_tables(dynamodb: Any, call: Call = direct) -> set[str]:
     return names
 
 
+def key_values(dynamodb: Any, table: str, key: str, call: Call = direct) -> set[str]:
+    """The non-empty string values of attribute ``key`` in every item of ``table`` (a consistent Scan, all pages)."""
+    scan = pages(call, dynamodb.scan, "ExclusiveStartKey", "LastEvaluatedKey", TableName=table, ProjectionExpression="#k",
+                 ExpressionAttributeNames={"#k": key}, ConsistentRead=True)
+    return {value for page in scan for item in page.get("Items", []) if (value := item.get(key, {}).get("S"))}
+
+
 def registered_tables(dynamodb: Any, metadata_table: str, call: Call = direct) -> set[str]:
-    """The table names held in a ScalarDB metadata table (a consistent Scan of its key, all pages)."""
-    names: set[str] = set()
-    scan = pages(
-        call, dynamodb.scan, "ExclusiveStartKey", "LastEvaluatedKey",
-        TableName=metadata_table, ProjectionExpression="#t", ExpressionAttributeNames={"#t": METADATA_ATTR_TABLE},
-        ConsistentRead=True,
-    )
-    for page in scan:
-        for item in page.get("Items", []):
-            value = item.get(METADATA_ATTR_TABLE, {}).get("S")
-            if value:
-                names.add(value)
-    return names
+    """The table names held in a ScalarDB metadata table."""
+    return key_values(dynamodb, metadata_table, METADATA_ATTR_TABLE, call)
 
 
 def discover_tables(

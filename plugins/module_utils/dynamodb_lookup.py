@@ -16,7 +16,6 @@ from ansible_collections.scalarops.pitr.plugins.module_utils.aws_client import e
 from ansible_collections.scalarops.pitr.plugins.module_utils.dynamodb_api import Call, direct, pages
 
 AVAILABLE = "AVAILABLE"
-CREATING = "CREATING"
 
 
 def describe(dynamodb: Any, table: str, call: Call = direct) -> dict[str, Any] | None:

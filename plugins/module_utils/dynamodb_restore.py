@@ -28,7 +28,8 @@ from typing import Any
 
 from ansible_collections.scalarops.pitr.plugins.module_utils.aws_client import retrying
 from ansible_collections.scalarops.pitr.plugins.module_utils.concurrency import WaitTimeout, run_bounded
-from ansible_collections.scalarops.pitr.plugins.module_utils.dynamodb_api import Call, pages
+from ansible_collections.scalarops.pitr.plugins.module_utils.dynamodb_api import Call
+from ansible_collections.scalarops.pitr.plugins.module_utils.dynamodb_deployment import key_values
 from ansible_collections.scalarops.pitr.plugins.module_utils.dynamodb_journal import DEFAULT_JOURNAL_TABLE, Journal
 from ansible_collections.scalarops.pitr.plugins.module_utils.dynamodb_lookup import describe
 from ansible_collections.scalarops.pitr.plugins.module_utils.dynamodb_naming import restore_point_label
@@ -146,7 +147,7 @@ class _Run:
 
     def context(self, restore_point: _dt.datetime) -> Context:
         journal = Journal(self.dynamodb, self.options.journal_table, restore_point_label(restore_point), self.call, self.options.poller)
-        return Context(self.dynamodb, self.autoscaling, journal, restore_point, self.call, self.options.poller, self.options.check_mode)
+        return Context(self.dynamodb, self.autoscaling, journal, restore_point, self.call, self.options.poller)
 
     def each(self, phase: str, plans: list[TablePlan], work: Callable[[TablePlan, TableLog], dict[str, Any]]) -> list[dict[str, Any]]:
         """Run ``work`` for every plan, bounded; one result dict per table, in plan order."""
@@ -198,17 +199,10 @@ class _Run:
         for table, key in special_tables(self.request).items():
             if table not in sources:
                 continue
-            names = _key_values(self.dynamodb, table, key, self.call)
+            names = key_values(self.dynamodb, table, key, self.call)
             move.key_renames[table] = {name: move.new_prefix + name[len(move.old_prefix):] for name in sorted(names) if name.startswith(move.old_prefix)}
             move.key_attributes[table] = key
         return move
-
-
-def _key_values(dynamodb: Any, table: str, key: str, call: Call) -> set[str]:
-    """The string values of the key attribute ``key`` of every item of ``table`` (consistent scan)."""
-    scan = pages(call, dynamodb.scan, "ExclusiveStartKey", "LastEvaluatedKey", TableName=table,
-                 ProjectionExpression="#k", ExpressionAttributeNames={"#k": key}, ConsistentRead=True)
-    return {item[key]["S"] for page in scan for item in page.get("Items", []) if "S" in item.get(key, {})}
 
 
 def run_phase(

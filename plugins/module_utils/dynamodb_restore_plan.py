@@ -33,6 +33,8 @@ from ansible_collections.scalarops.pitr.plugins.module_utils.dynamodb_api import
 from ansible_collections.scalarops.pitr.plugins.module_utils.dynamodb_deployment import (
     DEFAULT_COORDINATOR_NAMESPACE,
     DEFAULT_SYSTEM_NAMESPACE,
+    METADATA_ATTR_TABLE,
+    NAMESPACES_ATTR_NAME,
     DeploymentError,
     coordinator_table_name,
     discover_tables,
@@ -362,6 +364,6 @@ def _inspect_all(dynamodb: Any, request: Request, call: Call, concurrency: int, 
 def special_tables(request: Request) -> dict[str, str]:
     """ScalarDB's own tables whose items hold prefixed names, by source name -> key attribute."""
     return {
-        metadata_table_name(request.prefix, request.system_namespace): "table",
-        namespaces_table_name(request.prefix, request.system_namespace): "namespace_name",
+        metadata_table_name(request.prefix, request.system_namespace): METADATA_ATTR_TABLE,
+        namespaces_table_name(request.prefix, request.system_namespace): NAMESPACES_ATTR_NAME,
     }

@@ -93,7 +93,6 @@ class Context:
     restore_point: _dt.datetime
     call: Call
     poller: Poller
-    check_mode: bool = False
 
     def wait_gone(self, table: str) -> None:
         """Until the name is free (``describe`` already answers None while the table is still DELETING)."""

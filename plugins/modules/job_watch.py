@@ -37,7 +37,9 @@ options:
     type: int
     default: 30
   poll:
-    description: Seconds between two checks whether the job finished.
+    description:
+      - Seconds before the first check whether the job finished; later checks are 1.5 times further apart,
+        up to half of O(interval), because each check runs M(ansible.builtin.async_status).
     type: float
     default: 2
   timeout:
