@@ -2,7 +2,11 @@
 
 Both run moto with the patches of ``patches``: besides moto's own API they reproduce DynamoDB
 point-in-time recovery as AWS does it (``pitr``: restores hold the items of RestoreDateTime,
-moving restore windows with an optional lag, InvalidRestoreTimeException), and on request
+moving restore windows with an optional lag, InvalidRestoreTimeException), RDS/Aurora
+point-in-time restores as AWS does them (``rds_pitr``: the new instance/cluster gets AWS's
+defaults - default security group, subnet and parameter groups, single-AZ, no tags or
+protections - unless the request says otherwise; restore windows with the same lag; an existing
+cluster id, an out-of-window time and a source without backups are refused), and on request
 resources that take time to create (``delays``, ``rules``) and injected errors (``faults``).
 
 * ``start_moto(state_dir, pitr_lag_seconds=..., faults=..., ...)`` -> ``standins._process.Running``
@@ -10,7 +14,7 @@ resources that take time to create (``delays``, ``rules``) and injected errors (
   forgets every resource (and the PITR item history).
 * ``InProcessAws(...)`` - a context manager for tests that need slow restores/backups/instances,
   injected errors (``Fault``, ``"*"`` for every operation), a PITR lag they can change while it
-  runs, and per-operation call counters.
+  runs (DynamoDB and RDS alike), per-operation call counters and the RDS restore points.
 * ``AwsTarget`` - boto3 client factory and subprocess environment for a stand-in or real account.
 * ``standin_env(url, region)`` - environment that pins botocore to the stand-in.
 

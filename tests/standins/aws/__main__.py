@@ -2,7 +2,8 @@
 
 Serves moto on an ephemeral port, writes the ready file (url, pid, region, dummy credentials)
 and runs until SIGTERM.  The stand-in's patches are always installed, so DynamoDB point-in-time
-recovery follows AWS (item history, windows, window errors) even without delays or faults.
+recovery (item history, windows, window errors) and RDS/Aurora point-in-time restores (AWS's
+defaults for the new instance/cluster, windows, refusals) follow AWS even without delays or faults.
 """
 from __future__ import annotations
 
@@ -32,7 +33,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=0, help="seed of the probabilistic faults")
     parser.add_argument("--max-concurrent-restores", type=int, default=AWS_MAX_CONCURRENT_RESTORES, help="with delays: more gives LimitExceededException")
     parser.add_argument("--pitr-lag-seconds", type=float, default=0.0,
-                        help="LatestRestorableDateTime trails now by this much (AWS: about 300)")
+                        help="DynamoDB's LatestRestorableDateTime and RDS's LatestRestorableTime trail now by this much (AWS: about 300)")
     parser.add_argument("--verbose", action="store_true", help="log every request")
     return parser.parse_args(argv)
 
@@ -44,7 +45,7 @@ def main(argv: list[str] | None = None) -> None:
         quiet_request_log()
     delays = Delays(args.restore_seconds, args.backup_seconds, args.rds_seconds)
     faults = [Fault.from_dict(item) for item in json.loads(args.faults_json)]
-    # Always: plain moto would answer PITR restores with the source's current items.
+    # Always: plain moto would answer PITR restores with the source's current items (DynamoDB) or settings (RDS).
     patches.install(Behaviour(delays, faults, seed=args.seed, max_concurrent_restores=args.max_concurrent_restores,
                               pitr_lag_seconds=args.pitr_lag_seconds))
     server = MotoHttpServer(args.host, args.port)

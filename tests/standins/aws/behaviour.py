@@ -2,7 +2,8 @@
 
 One ``Behaviour`` is active at a time (see ``patches``).  It is consulted from moto's request
 threads, so counters are guarded by a lock.  ``pitr`` holds the DynamoDB point-in-time state
-(item history, restore lag; see ``pitr``).
+(item history, restore lag; see ``pitr``); ``rds_pitr`` the RDS/Aurora restore semantics, which
+share that lag (see ``rds_pitr``).
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from typing import Any
 from .delays import Delays
 from .faults import Fault, FaultPlan, InjectedError
 from .pitr import Pitr
+from .rds_pitr import RdsPitr
 from .rules import dynamodb_rejection
 
 # AWS allows up to 50 concurrent table restores (of any kind) per account.
@@ -35,6 +37,7 @@ class Behaviour:
         self.faults = FaultPlan(faults, seed=seed)
         self.max_concurrent_restores = max_concurrent_restores
         self.pitr = Pitr(pitr_lag_seconds)
+        self.rds_pitr = RdsPitr(self.pitr)  # reads the lag from ``pitr``: one setting for DynamoDB and RDS
         self._lock = threading.Lock()
         self.calls: Counter[str] = Counter()  # operation -> calls received (including failed ones)
         self.calls_by_service: Counter[tuple[str, str]] = Counter()  # (service, operation) -> calls

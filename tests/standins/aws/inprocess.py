@@ -5,8 +5,10 @@
         ...
         assert aws.calls["RestoreTableToPointInTime"] == 4
 
-DynamoDB point-in-time recovery behaves as in AWS (see ``pitr``), exactly as in the subprocess
-stand-in; ``pitr_lag_seconds`` sets how far LatestRestorableDateTime trails now.
+DynamoDB point-in-time recovery and RDS/Aurora point-in-time restores behave as in AWS (see ``pitr``
+and ``rds_pitr``), exactly as in the subprocess stand-in; ``pitr_lag_seconds`` sets how far
+LatestRestorableDateTime (DynamoDB) and LatestRestorableTime (RDS) trail now, and
+``rds_restore_points`` tells which point each restored DB instance/cluster was restored to.
 The server listens on 127.0.0.1 like the subprocess one, so ansible-playbook started from the
 test (``env=aws.env``) reaches it too.  moto's backends are process-global: entering resets
 them, leaving resets them again and removes every patch, so nothing leaks into other tests
@@ -17,6 +19,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Iterable
+from datetime import datetime
 from types import TracebackType
 from typing import Any
 
@@ -125,7 +128,7 @@ class InProcessAws:
 
     @property
     def pitr_lag_seconds(self) -> float:
-        """How far LatestRestorableDateTime trails now (AWS: about 300 s); settable, applies at once."""
+        """How far DynamoDB's LatestRestorableDateTime and RDS's LatestRestorableTime trail now (AWS: about 300 s); settable, applies at once."""
         return self.behaviour.pitr.lag_seconds
 
     @pitr_lag_seconds.setter
@@ -133,6 +136,14 @@ class InProcessAws:
         if seconds < 0:
             raise ValueError("pitr lag must be >= 0 seconds")
         self.behaviour.pitr.lag_seconds = seconds
+
+    @property
+    def rds_restore_points(self) -> dict[str, datetime]:
+        """ARN of each DB instance/cluster made by a point-in-time restore -> the point it holds (aware UTC).
+
+        AWS reports no such field; tests use it to check which point a restore used (e.g. UseLatestRestorableTime).
+        """
+        return dict(self.behaviour.rds_pitr.restore_points)
 
     @property
     def calls(self) -> Counter[str]:

@@ -8,9 +8,12 @@ classes are process-global, so at most one ``Behaviour`` may be installed at a t
 What the patched moto reproduces beyond plain moto: tables, backups, DB instances and clusters
 that stay CREATING/creating for a while (``delays``); what DynamoDB refuses meanwhile
 (``rules``); injected AWS errors (``faults``); DynamoDB point-in-time recovery with real item
-history, restore windows, a restore lag and the window errors (``pitr``).  What it still does
-not: see ``pitr`` (restore overrides, deleted-table restores, ItemCount refreshed only every
-~6 hours on AWS but exact here) and ``rules`` (only the listed refusals).
+history, restore windows, a restore lag and the window errors (``pitr``); RDS/Aurora
+point-in-time restores with AWS's defaults for what the request leaves out, restore windows
+with the same lag and AWS's refusals (``rds_pitr``).  What it still does not: see ``pitr``
+(restore overrides, deleted-table restores, ItemCount refreshed only every ~6 hours on AWS but
+exact here), ``rds_pitr`` (resource-id and automated-backup-ARN sources, data) and ``rules``
+(only the listed refusals).
 
 Hook points (moto 5.2.x):
 
@@ -20,14 +23,19 @@ Hook points (moto 5.2.x):
   handler method on the (per-request) handler instance, so moto's own ``call_action``
   serializes it in the service's protocol.  The same shadowing puts ``pitr``'s versions of
   DescribeContinuousBackups, UpdateContinuousBackups and RestoreTableToPointInTime in place of
-  moto's, and item-writing DynamoDB calls run inside ``Pitr.writing`` (snapshot first).
+  moto's, and item-writing DynamoDB calls run inside ``Pitr.writing`` (snapshot first); and
+  ``rds_pitr``'s RestoreDBInstanceToPointInTime and RestoreDBClusterToPointInTime.
 * ``MotoAPIBackend.reset`` - ``moto_api_backend.reset()`` / ``POST /moto-api/reset`` also forget
-  the PITR item history.
+  the PITR item history and the RDS restore points.
 * ``RestoredPITTable.describe`` / ``RestoredTable.describe`` - TableStatus CREATING and
   RestoreSummary.RestoreInProgress while restoring (``Table.describe`` is shared by all tables
   and has no RestoreSummary).
 * ``Backup.status``, ``DBInstance.status``, ``DBCluster.status`` - a property in front of the
   stored value, so every response and every internal state check sees "creating".
+* ``DBInstance`` / ``DBCluster`` ``latest_restorable_time``, ``DBCluster.earliest_restorable_time``,
+  ``DBInstanceAutomatedBackup.restore_window``, ``DBInstance.performance_insights_enabled``,
+  ``DBInstance.default_db_parameter_group_details`` and both ``__init__`` methods (AWS's default
+  group names, PerformanceInsightsEnabled kept) - see ``rds_pitr.patched_attributes``.
 """
 from __future__ import annotations
 
@@ -45,6 +53,7 @@ from moto.rds.models import DBCluster, DBInstance
 
 from .behaviour import Behaviour
 from .delays import backup_creating, rds_creating, table_restoring
+from .rds_pitr import RdsPitr, patched_attributes
 
 _MISSING = object()
 _LOCK = threading.Lock()
@@ -62,6 +71,11 @@ def active() -> Behaviour | None:
 
 def installed() -> bool:
     return _ACTIVE is not None
+
+
+def _active_rds_pitr() -> RdsPitr | None:
+    behaviour = _ACTIVE
+    return behaviour.rds_pitr if behaviour is not None else None
 
 
 def _replace(owner: type, name: str, value: Any) -> None:
@@ -91,6 +105,11 @@ def _hook_call_action(original: Callable[[BaseResponse], Any]) -> Callable[[Base
             # An instance attribute wins over the class method for this one request only.
             setattr(self, method, _raiser(error))
             return original(self)
+        if service == "rds":
+            rds_replacement = behaviour.rds_pitr.handler_for(operation)
+            if rds_replacement is not None:
+                setattr(self, method, functools.partial(rds_replacement, self))
+            return original(self)
         if service != "dynamodb":
             return original(self)
         replacement = behaviour.pitr.handler_for(operation)
@@ -110,6 +129,7 @@ def _hook_reset(original: Callable[[MotoAPIBackend], None]) -> Callable[[MotoAPI
         behaviour = _ACTIVE
         if behaviour is not None:
             behaviour.pitr.history.clear()
+            behaviour.rds_pitr.clear()
         original(self)
 
     return reset
@@ -170,6 +190,8 @@ def install(behaviour: Behaviour) -> None:
         _replace(Backup, "status", _stored_status_property("AVAILABLE", "CREATING", lambda b, bh: backup_creating(b, bh.delays)))
         _replace(DBInstance, "status", _stored_status_property("available", "creating", lambda i, bh: rds_creating(i, bh.delays)))
         _replace(DBCluster, "status", _cluster_status_property(DBCluster.__dict__["status"]))
+        for owner, name, value in patched_attributes(_active_rds_pitr):
+            _replace(owner, name, value)
         warnings.filterwarnings("ignore", message=_WARNING_MESSAGE, category=UserWarning)
         _ACTIVE = behaviour
 

@@ -78,11 +78,13 @@ def start_moto(
 ) -> Running:
     """Start moto in server mode as a child process; ``Running.info`` holds url, pid, region.
 
-    With the defaults it is moto plus AWS's DynamoDB point-in-time semantics (see ``pitr``:
-    restores hold the items of RestoreDateTime, out-of-window times are refused).  Delays and
+    With the defaults it is moto plus AWS's point-in-time semantics (see ``pitr``: DynamoDB
+    restores hold the items of RestoreDateTime, out-of-window times are refused; ``rds_pitr``: RDS
+    and Aurora restores get AWS's defaults, windows and refusals).  Delays and
     faults switch on the same behaviour as the in-process variant (but call counters are only
     visible inside that process); ``max_concurrent_restores`` defaults to AWS's 50;
-    ``pitr_lag_seconds`` is how far LatestRestorableDateTime trails now (AWS: about 5 minutes).
+    ``pitr_lag_seconds`` is how far LatestRestorableDateTime (DynamoDB) and LatestRestorableTime
+    (RDS) trail now (AWS: about 5 minutes).
     """
     args = ["--region", region, "--seed", str(seed)]
     if max_concurrent_restores is not None:
