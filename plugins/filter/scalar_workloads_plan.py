@@ -45,6 +45,13 @@ options:
     description:
       - For O(action=switch), C(properties_set) (key to value), C(properties_remove) (keys) and
         C(secret_properties) (credential key to value, written into the release's Secret).
+      - C(endpoint_switch), for O(action=switch) and O(action=check), re-points the JDBC C(contact_points) of each
+        release from a source database server to a restored one. It is a dict with C(from_hosts) (the source's
+        host names), C(to_host) and C(to_port) (the restored server's endpoint, optional) and C(source) (what the
+        source is, for messages, for example C(RDS instance scalardb-pg)).
+        Each C(scalar.db.contact_points) or C(*.contact_points) JDBC URL at one of C(from_hosts) gets C(to_host)
+        (and C(to_port)), keeping the database name and every parameter; a release with no such URL is an error.
+        Without C(to_host) (and always for O(action=check)) it only checks, changing nothing.
     type: dict
     default: {}
 """
@@ -64,7 +71,9 @@ _value:
       (V(scale_to) - a replica count or null; V(record_manifest) - a ConfigMap to write or null;
       V(delete_record) - whether to delete the record afterwards; V(upgrade_values) - the values a helm upgrade
       merges into the release, or null; V(summary) - a line saying what the upgrade changes;
-      for a switch V(changes) with credential values masked and V(secret_data) for the release's Secret).
+      for a switch V(changes) with credential values masked and V(secret_data) for the release's Secret;
+      for a switch or check V(endpoint_keys) - the contact_points keys at the source - and V(endpoint_lines) -
+      what the endpoint switch changes, credentials masked).
   type: list
   elements: dictionary
 """
@@ -113,6 +122,8 @@ def scalar_workloads_plan(releases, action, helm_results, record_results, overri
         for key in ("scale_to", "upgrade_values", "summary", "secret_data"):
             step.setdefault(key, None)
         step.setdefault("delete_record", False)
+        step.setdefault("endpoint_keys", [])
+        step.setdefault("endpoint_lines", [])
     return steps
 
 

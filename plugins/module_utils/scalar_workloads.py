@@ -10,6 +10,12 @@ release is reported at once, so one run tells the operator everything to fix.
 The replica count a stop replaces with 0 is recorded in the cluster, in a ConfigMap next to the
 release (``record_name``), so a start finds it even after the control node crashed or from
 another machine.
+
+An *endpoint switch* re-points the JDBC ``contact_points`` of every release from the source
+database server to the one a PITR restore created (a new RDS instance, Aurora cluster or Azure
+flexible server): only the host (and port) of each URL that points at the source changes; the
+database name and every driver parameter stay. Without a target host it only checks that every
+release really points at the source, which a restore's preflight runs before anything changes.
 """
 
 from __future__ import annotations
@@ -23,6 +29,16 @@ from ansible_collections.scalarops.pitr.plugins.module_utils.java_properties imp
     env_refs,
     is_secret_key,
 )
+from ansible_collections.scalarops.pitr.plugins.module_utils.jdbc_url import (
+    JdbcUrlError,
+    check_endpoint,
+    is_jdbc_url,
+    mask_url,
+    normalize_host,
+    parse as parse_jdbc_url,
+    rewrite as rewrite_jdbc_url,
+    same_host,
+)
 from ansible_collections.scalarops.pitr.plugins.module_utils.scalar_products import (
     ScalarProductError,
     chart_ref_name,
@@ -34,6 +50,9 @@ RECORD_PREFIX = "scalarops-pitr-replicas-"
 RECORD_LABEL = "scalarops.io/replica-record"
 MANAGED_BY = "scalarops.pitr"
 ACTIONS = ("stop", "start", "switch", "check")  # check: plan a stop to validate the releases, change nothing
+ENDPOINT_SWITCH_KEYS = ("from_hosts", "to_host", "to_port", "source")
+# ScalarDB's own key, and multi-storage's scalar.db.multi_storage.storages.<name>.contact_points.
+CONTACT_POINTS_KEY = "scalar.db.contact_points"
 
 
 class WorkloadPlanError(ValueError):
@@ -210,19 +229,140 @@ def env_name_for(key):
 
 
 def _change_line(change):
+    # Secret keys are masked by edit(); a JDBC URL may still carry user:password@ or password=... itself.
+    old, new = mask_url(change.old), mask_url(change.new)
     if change.old is None:
-        return f"+ {change.key}={change.new}"
+        return f"+ {change.key}={new}"
     if change.new is None:
-        return f"- {change.key} (was {change.old})"
-    return f"~ {change.key}: {change.old} -> {change.new}"
+        return f"- {change.key} (was {old})"
+    return f"~ {change.key}: {old} -> {new}"
 
 
-def plan_switch(state, properties_set=None, properties_remove=None, secret_properties=None):
+def check_endpoint_switch(endpoint_switch):
+    """The endpoint switch the user gave, checked and normalised; None when it is empty.
+
+    Returns ``{from_hosts: [str, ...], to_host: str | None, to_port: int | None, source: str}``.
+    """
+    if not endpoint_switch:
+        return None
+    where = "scalar_workloads_endpoint_switch"
+    if not isinstance(endpoint_switch, dict):
+        raise WorkloadPlanError(f"{where} must be a dict with from_hosts, to_host, to_port and source, "
+                                f"not {type(endpoint_switch).__name__}")
+    unknown = sorted(str(key) for key in endpoint_switch if key not in ENDPOINT_SWITCH_KEYS)
+    if unknown:
+        raise WorkloadPlanError(f"{where}: unknown key(s) {', '.join(unknown)}; expected {', '.join(ENDPOINT_SWITCH_KEYS)}")
+    from_hosts = endpoint_switch.get("from_hosts")
+    if isinstance(from_hosts, str) or not isinstance(from_hosts, (list, tuple)) or not from_hosts:
+        raise WorkloadPlanError(f"{where}.from_hosts must be a non-empty list of the source database's host names, "
+                                f"not {from_hosts!r}")
+    try:
+        hosts = [check_endpoint(host)[0] for host in from_hosts]
+        to_host, to_port = (None, None)
+        if endpoint_switch.get("to_host"):
+            to_host, to_port = check_endpoint(endpoint_switch["to_host"], endpoint_switch.get("to_port"))
+    except JdbcUrlError as exc:
+        raise WorkloadPlanError(f"{where}: {exc}") from None
+    source = str(endpoint_switch.get("source") or "the source database")
+    return {"from_hosts": hosts, "to_host": to_host, "to_port": to_port, "source": source}
+
+
+def _is_contact_points(key):
+    return key == CONTACT_POINTS_KEY or key.endswith(".contact_points")
+
+
+def _mentions(url, hosts):
+    lowered = url.lower()
+    return any(normalize_host(host) in lowered for host in hosts)
+
+
+def plan_endpoint(label, properties, endpoint):
+    """Which JDBC contact_points of one release's ``properties`` point at the source, and their new URLs.
+
+    ``endpoint`` is :func:`check_endpoint_switch`'s result. Returns ``(updates, keys)``: ``keys``
+    are the contact_points keys at the source (or already at the target: a re-run); ``updates``
+    maps those whose URL changes to the new URL (empty without a target host: validation only).
+    A release with no such key is an error naming every URL found (masked): switching nothing
+    would silently leave it on the old database.
+    """
+    found = {key: value for key, value in PropertiesDocument(properties).as_dict().items() if _is_contact_points(key)}
+    jdbc = {key: value.strip() for key, value in found.items() if is_jdbc_url(value)}
+    source = f"{endpoint['source']} ({', '.join(endpoint['from_hosts'])})"
+    if not jdbc:
+        shown = ", ".join(f"{key} is {mask_url(value) or '(empty)'}" for key, value in found.items())
+        raise WorkloadPlanError(
+            f"{label}: {shown or 'it sets no ' + CONTACT_POINTS_KEY}, not a JDBC URL (jdbc:...), so it cannot be "
+            f"re-pointed from {source}; the endpoint switch only applies to releases that use it through JDBC"
+        )
+    targets = endpoint["from_hosts"] + ([endpoint["to_host"]] if endpoint["to_host"] else [])
+    keys, elsewhere, unsupported = [], {}, {}
+    for key, url in jdbc.items():
+        try:
+            host = parse_jdbc_url(url).host
+        except JdbcUrlError as exc:
+            unsupported[key] = exc
+            continue
+        if any(same_host(host, target) for target in targets):
+            keys.append(key)
+        else:
+            elsewhere[key] = url
+    # A URL that cannot be parsed is only left alone when another one is switched and it does not
+    # even mention the source: otherwise it may well be the one that must move.
+    problems = [f"{key}: {exc}" for key, exc in unsupported.items() if not keys or _mentions(jdbc[key], targets)]
+    if not keys and elsewhere:
+        shown = ", ".join(f"{key} is {mask_url(url)}" for key, url in elsewhere.items())
+        which = "which does not" if len(elsewhere) == 1 else "none of which"
+        target = f" nor at {endpoint['to_host']}" if endpoint["to_host"] else ""
+        problems.append(
+            f"{shown}, {which} point{'s' if len(elsewhere) > 1 else ''} at {source}{target}; check that the release "
+            f"uses this database, or correct the source hosts"
+        )
+    if problems:
+        raise WorkloadPlanError(f"{label}: " + "; ".join(problems))
+    updates = {}
+    if endpoint["to_host"]:
+        for key in keys:
+            new = rewrite_jdbc_url(jdbc[key], endpoint["to_host"], endpoint["to_port"])
+            if new != found[key]:
+                updates[key] = new
+    return updates, keys
+
+
+def _endpoint_lines(found_keys, updates, properties, endpoint):
+    current = PropertiesDocument(properties)
+    lines = []
+    for key in found_keys:
+        old = mask_url(current.get(key))
+        if key in updates:
+            lines.append(f"~ {key}: {old} -> {mask_url(updates[key])}")
+        elif endpoint["to_host"]:
+            lines.append(f"= {key}: {old} (already at {endpoint['to_host']})")
+        else:
+            lines.append(f"? {key}: {old} points at {endpoint['source']}; switched once the restored database exists")
+    return lines
+
+
+def plan_check_endpoint(state, endpoint_switch):
+    """The endpoint part of a ``check``: validate (and preview) the switch of one release, change nothing."""
+    label = f"release {state['name']!r} in namespace {state['namespace']!r}"
+    endpoint = check_endpoint_switch(endpoint_switch)
+    if endpoint is None:
+        return {"endpoint_keys": [], "endpoint_lines": []}
+    try:
+        updates, keys = plan_endpoint(label, state["properties"], endpoint)
+    except PropertiesError as exc:
+        raise WorkloadPlanError(f"{label}: {exc}") from None
+    return {"endpoint_keys": keys, "endpoint_lines": _endpoint_lines(keys, updates, state["properties"], endpoint)}
+
+
+def plan_switch(state, properties_set=None, properties_remove=None, secret_properties=None, endpoint_switch=None):
     """What a switch does to one inspected release: its new properties and the Secret entries to write.
 
     Credentials never go into helm values: a credential property that references ``${env:NAME}``
     gets NAME written into the release's Secret (``*.secretName``); one that holds a literal is
     turned into such a reference first; a release without a Secret is refused.
+    ``endpoint_switch`` (see :func:`check_endpoint_switch`) re-points the JDBC contact_points that
+    point at the source; it applies together with ``properties_set``.
     """
     label = f"release {state['name']!r} in namespace {state['namespace']!r}"
     properties_set = dict(properties_set or {})
@@ -238,7 +378,10 @@ def plan_switch(state, properties_set=None, properties_remove=None, secret_prope
     both = sorted(set(properties_set) & set(secret_properties))
     if both:
         raise WorkloadPlanError(f"{label}: {', '.join(both)} given both as a property and as a secret property")
+    endpoint = check_endpoint_switch(endpoint_switch)
     try:
+        endpoint_updates, endpoint_keys = plan_endpoint(label, state["properties"], endpoint) if endpoint else ({}, [])
+        _merge_endpoint_updates(label, properties_set, properties_remove or [], secret_properties, endpoint_updates)
         current = PropertiesDocument(state["properties"])
         secret_data, moved = {}, []
         for key, value in secret_properties.items():
@@ -260,12 +403,44 @@ def plan_switch(state, properties_set=None, properties_remove=None, secret_prope
     except PropertiesError as exc:
         raise WorkloadPlanError(f"{label}: {exc}") from None
     step = dict(state, upgrade_values=None, secret_data=secret_data or None, moved_to_secret=moved,
-                changes=[{"key": c.key, "old": c.old, "new": c.new} for c in changes],
-                change_lines=[_change_line(c) for c in changes])
+                changes=[{"key": c.key, "old": mask_url(c.old) if c.old is not None else None,
+                          "new": mask_url(c.new) if c.new is not None else None} for c in changes],
+                change_lines=[_change_line(c) for c in changes], endpoint_keys=endpoint_keys,
+                endpoint_lines=_endpoint_lines(endpoint_keys, endpoint_updates, state["properties"], endpoint)
+                if endpoint else [])
     if new_text != state["properties"]:
         keys = ", ".join(c.key for c in changes)
         _upgrade(step, {state["properties_key"]: new_text}, f"{state['properties_key']}: {keys}")
     step.pop("properties")
+    return step
+
+
+def _merge_endpoint_updates(label, properties_set, properties_remove, secret_properties, updates):
+    """Add the endpoint switch's new URLs to ``properties_set``; a key the user also changes must agree."""
+    for key, url in updates.items():
+        if key in properties_remove or key in secret_properties:
+            raise WorkloadPlanError(f"{label}: {key} is re-pointed by the endpoint switch and also removed or given "
+                                    f"as a secret property; drop one of them")
+        if key in properties_set and str(properties_set[key]) != url:
+            raise WorkloadPlanError(f"{label}: {key} is set to {mask_url(str(properties_set[key]))} in the properties "
+                                    f"to set but the endpoint switch re-points it to {mask_url(url)}; drop one of them")
+        properties_set[key] = url
+
+
+def _plan_check(state, override, endpoint_switch):
+    """A check: the stop it would take and the endpoint switch it would make, both problems reported together."""
+    problems, step = [], None
+    try:
+        step = plan_stop(state, override)
+    except WorkloadPlanError as exc:
+        problems.append(str(exc))
+    try:
+        endpoint = plan_check_endpoint(state, endpoint_switch)
+    except WorkloadPlanError as exc:
+        problems.append(str(exc))
+    if problems:
+        raise WorkloadPlanError("; ".join(problems))
+    step.update(endpoint)
     return step
 
 
@@ -274,7 +449,8 @@ def plan(action, releases, helm_statuses, records, overrides=None, switch=None):
 
     ``helm_statuses`` and ``records`` are aligned with ``releases`` (None where absent);
     ``overrides`` maps release names to replica counts the user gave explicitly; ``switch`` holds
-    ``properties_set``, ``properties_remove`` and ``secret_properties`` for a switch.
+    ``properties_set``, ``properties_remove``, ``secret_properties`` and ``endpoint_switch`` for a
+    switch; a check validates (and previews) its ``endpoint_switch`` too.
     """
     if action not in ACTIONS:
         raise WorkloadPlanError(f"unknown action {action!r}; expected one of: {', '.join(ACTIONS)}")
@@ -284,6 +460,10 @@ def plan(action, releases, helm_statuses, records, overrides=None, switch=None):
     for name, count in overrides.items():
         if isinstance(count, bool) or not isinstance(count, int) or count < 0:
             raise WorkloadPlanError(f"scalar_workloads_replica_counts[{name!r}] is {count!r}, not a replica count")
+    switch = dict(switch or {})
+    if action in ("switch", "check"):
+        # One bad switch is one problem, not one per release.
+        switch["endpoint_switch"] = check_endpoint_switch(switch.get("endpoint_switch"))
     seen, problems, steps = set(), [], []
     for release, status, record in zip(releases, helm_statuses, records):
         key = (release.get("namespace"), release.get("name"))
@@ -293,12 +473,14 @@ def plan(action, releases, helm_statuses, records, overrides=None, switch=None):
         seen.add(key)
         try:
             state = inspect(release, status, record)
-            if action in ("stop", "check"):
+            if action == "stop":
                 steps.append(plan_stop(state, overrides.get(state["name"])))
+            elif action == "check":
+                steps.append(_plan_check(state, overrides.get(state["name"]), switch.get("endpoint_switch")))
             elif action == "start":
                 steps.append(plan_start(state, overrides.get(state["name"])))
             else:
-                steps.append(plan_switch(state, **(switch or {})))
+                steps.append(plan_switch(state, **switch))
             # Properties may hold literal credentials: no plan carries the current text.
             steps[-1].pop("properties", None)
         except WorkloadPlanError as exc:

@@ -127,3 +127,50 @@ def test_bad_switch_is_refused_before_anything_changes(
     assert message in result.stdout
     assert _properties(kube, ns) == properties
     assert _revision(kube, ns) == 1
+
+
+SRC_URL = "jdbc:postgresql://src.x.rds.amazonaws.com:5432/scalardb?sslmode=require"
+ENDPOINT = {"from_hosts": ["src.x.rds.amazonaws.com"], "source": "RDS instance src"}
+
+
+def test_endpoint_switch_repoints_the_jdbc_url_through_helm(kube: KubeTarget, kube_namespace: str, tmp_path: Path) -> None:
+    ns = kube_namespace
+    properties = PROPERTIES.replace("jdbc:postgresql://old-db.example:5432/ledger", SRC_URL)
+    release = _install(kube, ns, "ledger-credentials", properties)
+    target = dict(ENDPOINT, to_host="new.y.rds.amazonaws.com", to_port=5432)
+    result = _switch(kube, tmp_path, release, endpoint_switch=target)
+    assert result.returncode == 0, result.stdout[-4000:]
+    assert _properties(kube, ns) == properties.replace(
+        SRC_URL, "jdbc:postgresql://new.y.rds.amazonaws.com:5432/scalardb?sslmode=require")
+    assert (f"~ scalar.db.contact_points: {SRC_URL} -> "
+            "jdbc:postgresql://new.y.rds.amazonaws.com:5432/scalardb?sslmode=require") in result.stdout
+    assert _revision(kube, ns) == 2
+
+    again = _switch(kube, tmp_path, release, endpoint_switch=target)
+    assert again.returncode == 0, again.stdout[-3000:]
+    assert "changed=0" in again.stdout
+    assert _revision(kube, ns) == 2
+
+
+def test_check_with_a_wrong_source_fails_naming_the_url_and_changes_nothing(
+        kube: KubeTarget, kube_namespace: str, tmp_path: Path) -> None:
+    ns = kube_namespace
+    # a literal password in the URL must not reach the output
+    properties = PROPERTIES.replace("jdbc:postgresql://old-db.example:5432/ledger", SRC_URL + "&password=hunter2")
+    release = _install(kube, ns, "ledger-credentials", properties)
+    wrong = {"from_hosts": ["other.z.rds.amazonaws.com"], "source": "RDS instance other"}
+    result = _switch(kube, tmp_path, release, action="check", endpoint_switch=wrong)
+    assert result.returncode != 0
+    assert (f"release 'ledger' in namespace '{ns}': scalar.db.contact_points is {SRC_URL}&password=********, "
+            "which does not point at RDS instance other (other.z.rds.amazonaws.com)") in result.stdout
+    assert "hunter2" not in result.stdout + result.stderr
+    assert _properties(kube, ns) == properties
+    assert _revision(kube, ns) == 1
+    assert kube.kubectl("get", "configmap", "scalarops-pitr-replicas-ledger", "-n", ns, check=False).returncode != 0
+
+    right = _switch(kube, tmp_path, release, action="check", endpoint_switch=ENDPOINT)
+    assert right.returncode == 0, right.stdout[-3000:]
+    assert (f"? scalar.db.contact_points: {SRC_URL}&password=******** points at RDS instance src; "
+            "switched once the restored database exists") in right.stdout
+    assert "hunter2" not in right.stdout + right.stderr
+    assert _revision(kube, ns) == 1
