@@ -34,7 +34,7 @@ def progress_line(label: str, progress: dict[str, Any] | None, waited: float) ->
     """One human line, e.g. ``prepare: 12/40 tables done, 0 failed, 95 s; running: a (restore to staging), ...``."""
     if not progress or "total" not in progress:
         return f"{label}: running, {waited:.0f} s"
-    line = f"{label}: {progress.get('done', 0)}/{progress['total']} tables done"
+    line = f"{label}: {progress.get('done', 0)}/{progress['total']} {progress.get('unit', 'tables')} done"
     if progress.get("failed"):
         line += f", {progress['failed']} failed"
     line += f", {float(progress.get('elapsed', waited)):.0f} s"

@@ -38,7 +38,7 @@ from typing import Any
 
 from ansible.errors import AnsibleFilterError
 
-PHASE_ORDER = ("preflight", "prepare", "cutover", "verify")
+PHASE_ORDER = ("preflight", "prepare", "cutover", "verify", "retire")
 
 
 def _moment(value: Any) -> _dt.datetime | None:
@@ -71,7 +71,7 @@ def _point(report: dict[str, Any]) -> str:
     resolved = next((phases[name].get("restore_point") for name in ("prepare", "preflight") if (phases.get(name) or {}).get("restore_point")), None)
     text = point.get("time") or resolved or "latest restorable time"
     if point.get("use_latest") and resolved:
-        text = f"{resolved} (latest restorable time common to every table)"
+        text = f"{resolved} (latest restorable time{' common to every table' if report.get('backend') == 'dynamodb' else ''})"
     window = point.get("pause_window")
     if window:
         text += f" (midpoint of the pause window {window.get('start')} .. {window.get('end')})"
@@ -88,7 +88,34 @@ def _downtime(report: dict[str, Any]) -> str:
     return f"{_duration(_seconds(stopped, started))} (stopped {stopped}, started {started})"
 
 
+def _resource_lines(name: str, phase: dict[str, Any]) -> list[str]:
+    """A phase of a backend that restores one resource into a new one (RDS instance, Aurora cluster)."""
+    target = phase.get("target") or {}
+    planned = phase.get("preflight") or {}
+    source = phase.get("source") or (planned.get("source") or {}).get("identifier")
+    where = f"{source} -> {target.get('identifier') or (planned.get('target') or {}).get('identifier') or '?'}"
+    if target.get("endpoint"):
+        where += f" ({target['endpoint']}:{target.get('port')})"
+    lines = [f"{name}: {where}: {phase.get('status') or ('failed' if phase.get('msg') else '')}".rstrip(": ")]
+    if phase.get("msg"):
+        lines.append(f"  error: {phase['msg']}")
+    steps = [f"{step['step']} {step.get('resource')} {_duration(step.get('seconds'))}" + (" (planned)" if step.get("planned") else "")
+             for step in phase.get("steps") or []]
+    if steps:
+        lines.append("    " + "; ".join(steps))
+    if phase.get("settings_applied"):
+        lines.append("    settings copied after the restore: " + ", ".join(phase["settings_applied"]))
+    reach = phase.get("reachability")
+    if reach:
+        lines.append("    endpoint " + ("accepts connections" if reach.get("reachable") else f"not reachable from here ({reach.get('error')})"))
+    for problem in phase.get("problems") or []:
+        lines.append(f"  problem: {problem}")
+    return lines
+
+
 def _phase_lines(name: str, phase: dict[str, Any]) -> list[str]:
+    if "tables" not in phase and ("target" in phase or (phase.get("preflight") or {}).get("kind") in ("instance", "cluster")):
+        return _resource_lines(name, phase)
     tables = phase.get("tables") or []
     lines = [f"{name}: {len(tables)} tables" + (f", {phase['tables_failed']} failed" if phase.get("tables_failed") else "")]
     if phase.get("msg") and phase.get("tables_failed", 1):
@@ -126,6 +153,12 @@ def restore_report_text(report: dict[str, Any]) -> str:
         lines.append(f"Failed in {report.get('failed_phase')}: {report['error']}")
     if report.get("properties_set"):
         lines.append("Properties switched: " + ", ".join(f"{key}={value}" for key, value in sorted(report["properties_set"].items())))
+    switch = report.get("endpoint_switch") or {}
+    if switch.get("to_host"):
+        lines.append(f"JDBC URLs switched: {', '.join(switch.get('from_hosts') or [])} -> {switch['to_host']}:{switch.get('to_port')}")
+    timeline = report.get("timeline") or []
+    if timeline:
+        lines.append("Phases: " + "; ".join(f"{step.get('phase')} {step.get('started')} .. {step.get('ended')}" for step in timeline))
     phases = report.get("phases") or {}
     for name in [*PHASE_ORDER, *sorted(set(phases) - set(PHASE_ORDER))]:
         if phases.get(name):

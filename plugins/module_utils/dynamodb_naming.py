@@ -15,9 +15,9 @@ hash of the full table name is added, so two long names that share a beginning s
 from __future__ import annotations
 
 import datetime as _dt
-import hashlib
 import re
 
+from ansible_collections.scalarops.pitr.plugins.module_utils.names import fit_within
 from ansible_collections.scalarops.pitr.plugins.module_utils.restore_point import UTC, parse_timestamp
 
 MIN_NAME = 3
@@ -76,11 +76,7 @@ def restore_point_label(restore_point: _dt.datetime | str) -> str:
 
 def _fit(base: str, suffix: str) -> str:
     """``base + suffix``, shortening ``base`` (cut + hash of the whole ``base``) to stay within 255 characters."""
-    if len(base) + len(suffix) <= MAX_NAME:
-        return base + suffix
-    digest = hashlib.sha256(base.encode("utf-8")).hexdigest()[:_HASH_CHARS]
-    keep = MAX_NAME - len(suffix) - len(digest) - 1
-    return f"{base[:keep]}-{digest}{suffix}"
+    return fit_within(base, suffix, MAX_NAME, _HASH_CHARS)
 
 
 def staging_name(table: str, restore_point: _dt.datetime | str) -> str:

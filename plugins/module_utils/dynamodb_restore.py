@@ -54,6 +54,7 @@ from ansible_collections.scalarops.pitr.plugins.module_utils.dynamodb_restore_st
     verify_table,
 )
 from ansible_collections.scalarops.pitr.plugins.module_utils.dynamodb_wait import Poller
+from ansible_collections.scalarops.pitr.plugins.module_utils.progress_file import Progress
 from ansible_collections.scalarops.pitr.plugins.module_utils.restore_point import parse_timestamp, to_iso
 
 PHASES = ("preflight", "prepare", "cutover", "verify")
@@ -88,22 +89,6 @@ class Options:
     check_mode: bool = False
     progress_interval: float = 30.0
     wait: bool = True  # False: start what can start, return; tables still waiting end "in_progress"
-
-
-@dataclass
-class Progress:
-    """What a progress callback gets: the phase, counts and each running table's current step."""
-
-    phase: str
-    done: int
-    total: int
-    elapsed: float
-    running: dict[str, str]
-    failed: int
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"phase": self.phase, "done": self.done, "total": self.total, "elapsed": round(self.elapsed, 1),
-                "running": dict(self.running), "failed": self.failed}
 
 
 def latest_key(request: Request) -> str:

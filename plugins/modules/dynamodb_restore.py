@@ -261,9 +261,6 @@ journal_table:
   type: str
 """
 
-import json
-import os
-import tempfile
 from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
@@ -279,6 +276,7 @@ from ansible_collections.scalarops.pitr.plugins.module_utils.aws_client import (
 from ansible_collections.scalarops.pitr.plugins.module_utils.concurrency import Deadline
 from ansible_collections.scalarops.pitr.plugins.module_utils.dynamodb_restore import Options, PreflightFailed, Progress, Request, run_phase
 from ansible_collections.scalarops.pitr.plugins.module_utils.dynamodb_wait import Poller
+from ansible_collections.scalarops.pitr.plugins.module_utils.progress_file import write_progress
 from ansible_collections.scalarops.pitr.plugins.module_utils.restore_point import RestorePointError, parse_timestamp
 
 ARGUMENT_SPEC: dict[str, Any] = dict(
@@ -300,17 +298,6 @@ ARGUMENT_SPEC: dict[str, Any] = dict(
     progress_interval=dict(type="float", default=30.0),
     **aws_argument_spec(env_fallback),
 )
-
-
-def _write_progress(path: str | None, data: dict[str, Any]) -> None:
-    """Replace ``path`` atomically, so a reader never sees half a file."""
-    if not path:
-        return
-    directory = os.path.dirname(os.path.abspath(path))
-    handle, temporary = tempfile.mkstemp(dir=directory, prefix=".progress-")
-    with os.fdopen(handle, "w", encoding="utf-8") as stream:
-        json.dump(data, stream)
-    os.replace(temporary, path)
 
 
 def _request(module: AnsibleModule) -> Request:
@@ -359,22 +346,22 @@ def main() -> None:
     )
 
     def progress(state: Progress) -> None:
-        _write_progress(p["progress_file"], {**state.to_dict(), "finished": False})
+        write_progress(p["progress_file"], {**state.to_dict(), "finished": False})
 
     try:
         connection = AwsConnection(p, pool_size=max(10, p["concurrency"] * 2))
         result = run_phase(connection.client("dynamodb"), connection.client("application-autoscaling"), request, p["phase"], options,
                            on_progress=progress)
     except PreflightFailed as exc:
-        _write_progress(p["progress_file"], {"phase": p["phase"], "finished": True, "failed": True})
+        write_progress(p["progress_file"], {"phase": p["phase"], "finished": True, "failed": True})
         module.fail_json(msg="preflight found problems, nothing was changed: " + "; ".join(exc.result.problems),
                          problems=exc.result.problems, preflight=exc.result.to_dict(), changed=False)
     except AwsError as exc:
         module.fail_json(msg=str(exc), changed=False)
     except Exception as exc:  # pylint: disable=broad-exception-caught  # botocore errors of the preflight, translated
         module.fail_json(msg=describe_error(exc, f"DynamoDB restore ({p['phase']})", "dynamodb"), changed=False)
-    _write_progress(p["progress_file"], {"phase": p["phase"], "finished": True, "done": len(result["tables"]), "total": len(result["tables"]),
-                                         "failed": result["tables_failed"]})
+    write_progress(p["progress_file"], {"phase": p["phase"], "finished": True, "done": len(result["tables"]), "total": len(result["tables"]),
+                                        "failed": result["tables_failed"]})
     if result["tables_failed"] or result.get("problems"):
         module.fail_json(msg=_failure_message(result), **result)
     module.exit_json(**result)

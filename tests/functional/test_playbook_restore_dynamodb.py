@@ -27,13 +27,12 @@ from dynamodb_playbook_helpers import (
     PREFIX_PROPERTY,
     PROTECTED,
     TARGET_PREFIX,
-    Run,
     Scene,
     build_scene,
-    moment,
     phase_steps,
     snapshot,
 )
+from playbook_scene import Run, moment
 
 from ansible_collections.scalarops.pitr.plugins.module_utils.dynamodb_naming import staging_name
 from fixtures.common import require_standin
