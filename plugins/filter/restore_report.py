@@ -38,7 +38,7 @@ from typing import Any
 
 from ansible.errors import AnsibleFilterError
 
-PHASE_ORDER = ("preflight", "prepare", "cutover", "verify", "retire")
+PHASE_ORDER = ("preflight", "prepare", "cutover", "repair", "verify", "retire")
 
 
 def _moment(value: Any) -> _dt.datetime | None:
@@ -113,8 +113,25 @@ def _resource_lines(name: str, phase: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _repair_lines(name: str, phase: dict[str, Any]) -> list[str]:
+    """A schema repair phase: one line per release."""
+    lines = [f"{name}: {len(phase['repairs'])} releases"]
+    for repair in phase["repairs"]:
+        line = f"  {repair.get('release')}: {repair.get('status') or '?'}"
+        if repair.get("seconds") is not None:
+            line += f" {_duration(repair['seconds'])}"
+        if repair.get("job"):
+            line += f" (job {repair['job']})"
+        lines.append(line)
+        if repair.get("error"):
+            lines.append(f"    error: {repair['error']}")
+    return lines
+
+
 def _phase_lines(name: str, phase: dict[str, Any]) -> list[str]:
-    if "tables" not in phase and ("target" in phase or (phase.get("preflight") or {}).get("kind") in ("instance", "cluster")):
+    if "repairs" in phase:
+        return _repair_lines(name, phase)
+    if "tables" not in phase and ("target" in phase or "target" in (phase.get("preflight") or {})):
         return _resource_lines(name, phase)
     tables = phase.get("tables") or []
     lines = [f"{name}: {len(tables)} tables" + (f", {phase['tables_failed']} failed" if phase.get("tables_failed") else "")]

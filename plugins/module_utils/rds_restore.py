@@ -18,7 +18,6 @@ Every phase is safe to run again; a run that died anywhere continues from what A
 
 from __future__ import annotations
 
-import datetime as _dt
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -62,69 +61,54 @@ from ansible_collections.scalarops.pitr.plugins.module_utils.rds_settings import
     settings_of_member,
     tag_list,
 )
+from ansible_collections.scalarops.pitr.plugins.module_utils.restore_phase import (
+    EndpointSwitchRun,
+    PhaseOptions,
+    PreflightFailed,
+    RestoreFailed,
+    check_phase,
+    phase_result,
+    require_clean,
+)
 from ansible_collections.scalarops.pitr.plugins.module_utils.restore_point import to_iso
 
 PHASES = ("preflight", "prepare", "cutover", "verify", "retire")
 AVAILABLE = "available"
 
 
-class PreflightFailed(RuntimeError):
-    """Preflight found problems; ``plan.problems`` lists them all."""
-
-    def __init__(self, plan: Plan) -> None:
-        super().__init__("; ".join(plan.problems))
-        self.plan = plan
-
-
-class RestoreFailed(RuntimeError):
-    """A phase could not finish; the message says what AWS showed and what to do."""
-
-
 @dataclass
-class Options:
-    check_mode: bool = False
-    wait: bool = True
+class Options(PhaseOptions):
+    """The RDS phases' options: the shared ones, and how long and how often to poll AWS."""
+
     poller: Poller = field(default_factory=Poller)
-    require_reachable: bool = False
-    probe_timeout: float = 3.0
-    now: Callable[[], _dt.datetime] = lambda: _dt.datetime.now(_dt.timezone.utc)
 
 
-class _Run:
-    """One phase for one plan: records steps and timings, reports progress."""
+class _Run(EndpointSwitchRun):
+    """One phase for one plan: records steps and timings, reports progress (the target and, for Aurora, its instances)."""
 
     def __init__(self, rds: Any, plan: Plan, options: Options, call: Call, on_progress: Callable[[Progress], None] | None,
                  phase: str) -> None:
-        self.rds, self.plan, self.options, self.call = rds, plan, options, call
-        self.on_progress = on_progress
-        self.phase = phase
-        self.started = time.monotonic()
-        self.steps: list[dict[str, Any]] = []
-        self.changed = False
-        self.restore_called = False
-        self.total = 1 + len(plan.members)
-        self.done: set[str] = set()
+        super().__init__(plan, options, on_progress, phase, total=1 + len(plan.members))
+        self.rds, self.call = rds, call
+        self.plan: Plan = plan
+        self.options: Options = options
+        self.finished: set[str] = set()
 
     # --- bookkeeping ---------------------------------------------------------------------------------------------
-    def step(self, name: str, resource: str, changed: bool, started: float, **detail: Any) -> None:
-        self.steps.append({"step": name, "resource": resource, "changed": changed, "seconds": round(time.monotonic() - started, 3),
-                           **detail})
-        self.changed = self.changed or changed
-
-    def progress(self, running: dict[str, str]) -> None:
-        if self.on_progress is not None:
-            self.on_progress(Progress(self.phase, len(self.done), self.total, time.monotonic() - self.started, running, unit="resources"))
+    def finish(self, identifier: str) -> None:
+        self.finished.add(identifier)
+        self.done = len(self.finished)
 
     def wait_available(self, kind: Kind, identifier: str, what: str) -> dict[str, Any]:
         def look() -> dict[str, Any] | None:
             found = describe(self.rds, kind, identifier, self.call)
-            self.progress({identifier: f"{what}: {status_of(found, kind) if found else 'not visible yet'}"})
+            self.report({identifier: f"{what}: {status_of(found, kind) if found else 'not visible yet'}"})
             return found
 
         started = time.monotonic()
         found = self.options.poller.until(look, lambda found: bool(found) and status_of(found, kind) == AVAILABLE,
                                           f"{kind.label} {identifier} to be available ({what})")
-        self.step("wait available", identifier, False, started, what=what)
+        self.step("wait available", False, started, resource=identifier, what=what)
         return found
 
     # --- prepare ----------------------------------------------------------------------------------------------------
@@ -138,8 +122,7 @@ class _Run:
         if plan.target_description is not None:
             return plan.target_description
         if self.options.check_mode:
-            self.changed = True
-            self.steps.append({"step": "restore", "resource": plan.target, "changed": True, "planned": True})
+            self.planned("restore")
             return None
         wanted_tags = tag_list(plan.wanted.get("Tags", {})) + self.ownership()
         started = time.monotonic()
@@ -161,7 +144,7 @@ class _Run:
             self.adopt_existing(kind, plan.target)
         else:
             self.restore_called = True
-        self.step("restore", plan.target, True, started, restore_time=to_iso(plan.point))
+        self.step("restore", True, started, restore_time=to_iso(plan.point))
         return describe(self.rds, kind, plan.target, self.call)
 
     def adopt_existing(self, kind: Kind, identifier: str) -> None:
@@ -199,13 +182,12 @@ class _Run:
                 self.call(self.rds.modify_db_instance, DBInstanceIdentifier=identifier, ApplyImmediately=True, **kwargs)
         if "Tags" in missing:
             self.call(self.rds.add_tags_to_resource, ResourceName=description[kind.arn_key], Tags=tag_list(missing["Tags"]))
-        self.step("copy settings", identifier, True, started, settings=sorted(missing))
+        self.step("copy settings", True, started, resource=identifier, settings=sorted(missing))
         return sorted(missing)
 
     def create_member(self, member: Member, cluster: dict[str, Any]) -> None:
         if self.options.check_mode:
-            self.changed = True
-            self.steps.append({"step": "create instance", "resource": member.identifier, "changed": True, "planned": True, "role": member.role})
+            self.planned("create instance", resource=member.identifier, role=member.role)
             return
         started = time.monotonic()
         kwargs: dict[str, Any] = dict(member.settings)
@@ -219,7 +201,7 @@ class _Run:
             if error_code(exc) != INSTANCE.already_exists:
                 raise
             self.adopt_existing(INSTANCE, member.identifier)
-        self.step("create instance", member.identifier, True, started, role=member.role, copies=member.template)
+        self.step("create instance", True, started, resource=member.identifier, role=member.role, copies=member.template)
 
     def set_state(self, kind: Kind, description: dict[str, Any], state: str) -> None:
         current = tags_of(self.rds, description, kind, self.call).get(TAG_STATE)
@@ -251,12 +233,12 @@ class _Run:
             for member in plan.members:
                 found = self.wait_available(INSTANCE, member.identifier, member.role)
                 self.apply_settings(INSTANCE, member.identifier, member.settings, found)
-                self.done.add(member.identifier)
+                self.finish(member.identifier)
         if self.options.check_mode:
             return {"status": "planned", "settings_applied": applied}
         if self.changed and applied:
             description = self.wait_available(kind, plan.target, "applying settings")
-        self.done.add(plan.target)
+        self.finish(plan.target)
         self.set_state(kind, description, STATE_PREPARED)
         return {"status": "prepared", "settings_applied": applied}
 
@@ -277,22 +259,17 @@ class _Run:
             found = self.wait_available(kind, plan.target, "before switching")
         return found
 
-    def endpoint(self, description: dict[str, Any]) -> tuple[str | None, int | None]:
+    @property
+    def existing(self) -> dict[str, Any] | None:
+        return self.plan.target_description
+
+    def source_label(self) -> str:
+        return f"{self.plan.kind.label} {self.plan.request.source}"
+
+    def endpoint(self, target: dict[str, Any]) -> tuple[str | None, int | None]:
         if self.plan.kind is CLUSTER:
-            return description.get("Endpoint"), description.get("Port")
-        return instance_endpoint(description)
-
-    def endpoint_switch(self, description: dict[str, Any] | None) -> dict[str, Any]:
-        """What the workloads' JDBC URLs change from (the source's hosts) and to (the target, once it exists)."""
-        switch: dict[str, Any] = {"from_hosts": self.plan.source_hosts, "source": f"{self.plan.kind.label} {self.plan.request.source}"}
-        host, port = self.endpoint(description) if description else (None, None)
-        if host:
-            switch.update(to_host=host, to_port=port)
-        return switch
-
-    def cutover(self) -> dict[str, Any]:
-        description = self.target_ready()
-        return {"status": "switch" if description else "planned", "endpoint_switch": self.endpoint_switch(description)}
+            return target.get("Endpoint"), target.get("Port")
+        return instance_endpoint(target)
 
     def verify(self) -> dict[str, Any]:
         description = self.target_ready()
@@ -336,7 +313,7 @@ class _Run:
             if status_of(source, kind) != "deleting":
                 self.call(self.rds.delete_db_instance, DBInstanceIdentifier=identifier, SkipFinalSnapshot=False,
                           FinalDBSnapshotIdentifier=snapshot, DeleteAutomatedBackups=False)
-        self.step("delete source", identifier, True, started, final_snapshot=snapshot)
+        self.step("delete source", True, started, resource=identifier, final_snapshot=snapshot)
         return {"status": "retired", "final_snapshot": snapshot}
 
     def delete_instance(self, identifier: str) -> None:
@@ -369,31 +346,12 @@ def describe_target(rds: Any, plan: Plan, call: Call = direct) -> dict[str, Any]
 def run_phase(rds: Any, request: Request, phase: str, options: Options, call: Call = direct,
               on_progress: Callable[[Progress], None] | None = None) -> dict[str, Any]:
     """Run ``phase``; return the module's result (``changed``, ``preflight``, ``target``, ``steps``, phase details)."""
-    if phase not in PHASES:
-        raise ValueError(f"unknown phase {phase!r}; expected one of: {', '.join(PHASES)}")
+    check_phase(phase, PHASES)
     plan = preflight(rds, request, options.now(), call, source_may_be_gone=phase == "retire")
-    if plan.problems and not (phase in ("verify", "retire", "cutover") and _only_window_problems(plan)):
-        raise PreflightFailed(plan)
+    require_clean(plan, phase, plan.target_description is not None, "restorable window")
     run = _Run(rds, plan, options, call, on_progress, phase)
-    outcome: dict[str, Any] = {"status": "checked"}
-    if phase == "prepare":
-        outcome = run.prepare()
-    elif phase == "cutover":
-        outcome = run.cutover()
-    elif phase == "verify":
-        outcome = run.verify()
-    elif phase == "retire":
-        outcome = run.retire()
-    else:
-        # A URL already switched to an existing target is fine (a re-run): the preflight names it too.
-        outcome["endpoint_switch"] = run.endpoint_switch(plan.target_description)
-        run.changed = plan.target_description is None or plan.target_state == STATE_RESTORING  # would a prepare change something
-    return {"changed": run.changed if phase != "preflight" else False, "would_change": run.changed,
-            "phase": phase, "kind": plan.kind.name, "source": request.source, "restore_point": to_iso(plan.point) if plan.point else None,
-            "preflight": plan.to_dict(), "target": describe_target(rds, plan, call),
-            "restore_called": run.restore_called, "steps": run.steps, **outcome}
+    outcome = run.outcome()
+    return phase_result(run, request.source, describe_target(rds, plan, call), outcome, kind=plan.kind.name)
 
 
-def _only_window_problems(plan: Plan) -> bool:
-    """After the prepare, time moves on: a restore point once inside the window may fall out of it later (retention)."""
-    return all("restorable window" in problem for problem in plan.problems) and plan.target_description is not None
+__all__ = ["PHASES", "Options", "PreflightFailed", "RestoreFailed", "describe_target", "run_phase"]

@@ -45,6 +45,10 @@ class Scene(ReleaseScene):
     deployment: Deployment = field(default_factory=lambda: Deployment(prefix=PREFIX))
     point: str = ""
 
+    @property
+    def aws(self) -> AwsTarget:
+        return self.cloud
+
     # --- clients -------------------------------------------------------------------------------
     @property
     def ddb(self) -> Any:
@@ -166,7 +170,7 @@ def _properties(scene: Scene, release: str) -> str:
 
 def build_scene(kube: KubeTarget, namespace: str, aws: AwsTarget, workdir: Path, releases: tuple[str, ...] = tuple(RELEASES)) -> Scene:
     """The deployment and ``releases``, the restore point after the good items; no damage yet."""
-    scene = Scene(kube=kube, namespace=namespace, aws=aws, workdir=workdir, with_releases=releases)
+    scene = Scene(kube=kube, namespace=namespace, cloud=aws, workdir=workdir, with_releases=releases)
     scene.deployment = create_deployment(scene.ddb, scene.scaling, prefix=PREFIX, items=ITEMS, version="good", tags=TAGS)
     for table in scene.user_tables:
         scene.ddb.update_time_to_live(TableName=table, TimeToLiveSpecification={"Enabled": True, "AttributeName": TTL_ATTRIBUTE})

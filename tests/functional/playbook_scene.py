@@ -3,7 +3,7 @@
 ``ReleaseScene`` holds the Kubernetes side an operator has before a restore - a ScalarDL Ledger
 (2 replicas) and Auditor (1 replica) release with running pods - plus the environment a run gets
 (AWS_* variables, KUBECONFIG and a distinctive AWS secret key the tests look for in the output and
-reports). Backend helpers (``dynamodb_playbook_helpers``, ``rds_playbook_helpers``) add the
+reports; an AWS stand-in ignores the key, other clouds never read it). Backend helpers (``dynamodb_playbook_helpers``, ``rds_playbook_helpers``) add the
 database side. Everything is read back through kubectl and helm.
 """
 from __future__ import annotations
@@ -18,7 +18,6 @@ from typing import Any
 
 from fixtures.common import VENV_BIN
 from fixtures.kube import KubeTarget
-from standins.aws.target import AwsTarget
 from standins.charts import chart_path
 
 PODS = {"standins.scalarops.io/pods": "true"}  # the emulator keeps Running pods for these templates
@@ -74,7 +73,7 @@ class ReleaseScene:
 
     kube: KubeTarget
     namespace: str
-    aws: AwsTarget
+    cloud: Any  # the cloud side's target (AwsTarget, AzureTarget): gives the run its environment (env_for)
     workdir: Path
     with_releases: tuple[str, ...] = tuple(RELEASES)
     secret: str = field(default_factory=lambda: f"pitrSecret{uuid.uuid4().hex}")
@@ -88,18 +87,21 @@ class ReleaseScene:
             entries.append({**entry, **change.get(name, {})})
         return entries
 
-    def install_releases(self, properties: dict[str, str]) -> None:
-        """helm install each release with its properties text (release -> text), pods running."""
+    def install_releases(self, properties: dict[str, str], secrets: dict[str, str] | None = None) -> None:
+        """helm install each release with its properties text (release -> text), pods running, and
+        (``secrets``: release -> Secret name) the Secret its pods load credentials from."""
         for name in self.with_releases:
             key, props, chart, _deployment, replicas = RELEASES[name]
             values = {key: {"replicaCount": replicas, props: properties[name], "podAnnotations": PODS}}
+            if secrets and name in secrets:
+                values[key]["secretName"] = secrets[name]
             self.kube.run(str(VENV_BIN / "helm"), "install", name, str(chart_path(chart)), "-n", self.namespace, "--wait", "-f", "-",
                           input_text=json.dumps(values))
 
     def env(self) -> dict[str, str]:
-        env = self.aws.env_for(self.kube.env)
+        env = self.cloud.env_for(self.kube.env)
         env.update({
-            "AWS_SECRET_ACCESS_KEY": self.secret,  # moto ignores it; the output must never show it
+            "AWS_SECRET_ACCESS_KEY": self.secret,  # the AWS stand-in ignores it; the output must never show it
             "SCALAROPS_PITR_RETRY_BASE_DELAY": "0.01",
             "ANSIBLE_LOCALHOST_WARNING": "false",
             "ANSIBLE_INVENTORY_UNPARSED_WARNING": "false",

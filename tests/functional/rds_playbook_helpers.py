@@ -99,6 +99,10 @@ class RdsScene(ReleaseScene):
     point: str = ""
 
     @property
+    def aws(self) -> AwsTarget:
+        return self.cloud
+
+    @property
     def rds(self) -> Any:
         return self.aws.client("rds", max_attempts=10)
 
@@ -161,7 +165,7 @@ def _properties(host: str, release: str) -> str:
 def build_scene(kube: KubeTarget, namespace: str, aws: AwsTarget, workdir: Path, kind: str, source_host: str | None = None,
                 releases: tuple[str, ...] = tuple(RELEASES), readers: int = 2) -> RdsScene:
     """The source database and ``releases`` pointing at it (or at ``source_host``), the restore point just after."""
-    scene = RdsScene(kube=kube, namespace=namespace, aws=aws, workdir=workdir, kind=kind, with_releases=releases)
+    scene = RdsScene(kube=kube, namespace=namespace, cloud=aws, workdir=workdir, kind=kind, with_releases=releases)
     scene.source = f"scalardb-{uuid.uuid4().hex[:8]}"
     if kind == "instance":
         description, scene.network = create_instance(aws, scene.source)
