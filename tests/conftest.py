@@ -10,4 +10,5 @@ pytest_plugins = [
     "fixtures.kube",
     "fixtures.azure",
     "fixtures.scalar_admin",
+    "fixtures.sql_servers",
 ]

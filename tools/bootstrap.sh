@@ -45,7 +45,10 @@ system_packages() {
   local -a sudo=()
   [ "$(id -u)" = 0 ] || sudo=(sudo)
   "${sudo[@]}" apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq "${missing[@]}" >/dev/null
+  # env after sudo: sudo resets the environment, and a prompt (tzdata, mariadb-server) would hang a CI job.
+  # postgresql and mariadb-server may start their default services; the tests start servers of their own
+  # (tests/fixtures/sql_servers.py, on free ports) and need only the binaries.
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 }
 
 # 2. virtualenv -----------------------------------------------------------------------------------
