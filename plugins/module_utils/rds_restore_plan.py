@@ -19,13 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ansible_collections.scalarops.pitr.plugins.module_utils.rds_naming import (
-    STATE_VERIFIED,
-    TAG_LATEST,
-    TAG_MANAGED_BY,
-    TAG_POINT,
-    TAG_SOURCE,
     TAG_STATE,
-    MANAGED_BY,
     RdsNamingError,
     check_identifier,
     default_target,
@@ -52,10 +46,10 @@ from ansible_collections.scalarops.pitr.plugins.module_utils.rds_settings import
     settings_of_instance,
     settings_of_member,
 )
+from ansible_collections.scalarops.pitr.plugins.module_utils.restore_phase import unfinished_latest_point
 from ansible_collections.scalarops.pitr.plugins.module_utils.restore_point import (
     RestorePointError,
     check_within,
-    parse_timestamp,
     to_iso,
 )
 
@@ -128,16 +122,9 @@ def _unfinished_latest_point(rds: Any, kind: Kind, source: str, call: Call) -> _
         pages = call(rds.get_paginator("describe_db_clusters").paginate().build_full_result)["DBClusters"]
     else:
         pages = call(rds.get_paginator("describe_db_instances").paginate().build_full_result)["DBInstances"]
-    points = []
-    for description in pages:
-        tags = tag_dict(description.get("TagList"))
-        if (tags.get(TAG_MANAGED_BY) == MANAGED_BY and tags.get(TAG_SOURCE) == source and tags.get(TAG_LATEST) == "true"
-                and tags.get(TAG_STATE) != STATE_VERIFIED and description.get("DBClusterIdentifier") in (None, description.get(kind.id_key))):
-            try:
-                points.append(parse_timestamp(tags.get(TAG_POINT), "restore point tag"))
-            except RestorePointError:
-                continue
-    return max(points) if points else None
+    # Instances of a restored cluster carry the cluster's tags: only standalone instances (or clusters) count.
+    return unfinished_latest_point((tag_dict(description.get("TagList")) for description in pages
+                                    if description.get("DBClusterIdentifier") in (None, description.get(kind.id_key))), source)
 
 
 def _check_source(rds: Any, plan: Plan, call: Call, retiring: bool = False) -> bool:
