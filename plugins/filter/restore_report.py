@@ -12,6 +12,8 @@ version_added: 0.1.0
 description:
   - Renders the report the C(scalarops.pitr.restore_flow) role assembles - status, restore point, downtime window,
     and per phase every resource with its status, duration and steps - as plain text.
+  - Also renders the report of the C(scalarops.pitr.cnpg_restore) role (C(backend=cnpg)) - the Clusters, the archive
+    folders, the base backup the recovery starts from, the folder move and the applications stopped and started.
 author:
   - scalarops.pitr developers (@scalarops)
 options:
@@ -39,6 +41,10 @@ from typing import Any
 from ansible.errors import AnsibleFilterError
 
 PHASE_ORDER = ("preflight", "prepare", "cutover", "repair", "verify", "retire")
+CNPG_PHASE_ORDER = ("preflight", "stop", "remove", "move", "recover", "start")
+# What the Cluster of the target name was (scalarops.pitr.cnpg_cluster_restore's ``existing``).
+EXISTING = {"foreign": "not created by scalarops.pitr", "other_recovery": "from another restore", "recovery": "this restore's own",
+            "absent": "none"}
 
 
 def _moment(value: Any) -> _dt.datetime | None:
@@ -67,6 +73,8 @@ def _duration(seconds: float | None) -> str:
 
 def _point(report: dict[str, Any]) -> str:
     point = report.get("restore_point") or {}
+    if report.get("backend") == "cnpg":
+        return point.get("time") or "the end of the archive (the last archived WAL)"
     phases = report.get("phases") or {}
     resolved = next((phases[name].get("restore_point") for name in ("prepare", "preflight") if (phases.get(name) or {}).get("restore_point")), None)
     text = point.get("time") or resolved or "latest restorable time"
@@ -154,6 +162,109 @@ def _phase_lines(name: str, phase: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _size(count: Any) -> str:
+    if not isinstance(count, (int, float)):
+        return "?"
+    size = float(count)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if size < 1024:
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} TiB"
+
+
+def _folder(archive: dict[str, Any], server: Any) -> str:
+    prefix = str(archive.get("prefix") or "").strip("/")
+    return f"s3://{archive.get('bucket') or '?'}/{prefix + '/' if prefix else ''}{server}/"
+
+
+def _workload(entry: Any) -> str:
+    """``Deployment shop/web (2 replicas)`` from an app_workloads fact; a plan's summary line as it is."""
+    if not isinstance(entry, dict):
+        return str(entry)
+    replicas = f" ({entry['replicas']} replicas)" if entry.get("replicas") is not None else ""
+    return f"{entry.get('kind') or 'Deployment'} {entry.get('namespace')}/{entry.get('name')}{replicas}"
+
+
+def _cnpg_cluster_lines(name: str, phase: dict[str, Any]) -> list[str]:
+    """A phase of the scalarops.pitr.cnpg_cluster_restore module: preflight, remove or recover."""
+    cluster = phase.get("cluster") or {}
+    where = f"{cluster.get('namespace')}/{cluster.get('name')}"
+    recovery = phase.get("recovery") or {}
+    archive = phase.get("archive") or {}
+    status = phase.get("status") or {}
+    if name == "remove":
+        if phase.get("removed"):
+            saved = f" (its manifest saved in the ConfigMap {phase['saved_configmap']})" if phase.get("saved_configmap") else ""
+            lines = [f"{name}: deleted the Cluster {where} and its PVCs{saved}"]
+        else:
+            lines = [f"{name}: nothing in the way of {where}" + (f" ({phase['existing']})" if phase.get("existing") else "")]
+    elif name == "recover":
+        how = "created" if phase.get("created") else ("found (this restore's own)" if phase.get("existing") == "recovery" else "not created")
+        lines = [f"{name}: {where} {how}; phase {status.get('phase')!r}, ready instances {status.get('ready_instances') or 0} "
+                 f"of {status.get('instances')}"]
+    else:
+        inspected = recovery.get("inspected_server_name")
+        moving = archive.get("pending_move") and inspected and inspected != recovery.get("server_name")
+        source = f" recovers from {_folder(archive, recovery.get('server_name'))}" if archive.get("bucket") and recovery.get("server_name") else ""
+        lines = [f"{name}: {where}{source}"
+                 + (f" (once {inspected}/ is moved there)" if moving else "")
+                 + (f" ({recovery['source_mode']})" if recovery.get("source_mode") else "")
+                 + (f" and archives to {recovery['new_server_name']}/" if recovery.get("new_server_name") else "")]
+        if recovery.get("backup_id"):
+            lines.append(f"    base backup {recovery['backup_id']} (ended {recovery.get('backup_end_time')}); the archive holds "
+                         f"{archive.get('base_backups')} base backups and {archive.get('wal_files')} WAL files")
+        plan = phase.get("plan") or {}
+        if plan:
+            steps = [f"delete the existing Cluster ({EXISTING.get(phase.get('existing'), phase.get('existing'))})"] if plan.get("remove") else []
+            steps.append("create the recovery Cluster" if plan.get("create") else "keep this restore's recovery Cluster (an earlier run made it)")
+            lines.append("    plan: " + "; ".join(steps))
+        for summary in phase.get("workloads") or []:
+            lines.append(f"    {summary}")
+        move = phase.get("move_plan") or {}
+        if move.get("source"):
+            todo = move.get("plan") or {}
+            lines.append(f"    move planned: s3://{move.get('bucket')}/{move.get('source')} -> {move.get('target')}: {move.get('objects')} objects "
+                         f"({_size(move.get('bytes'))}), {todo.get('to_copy', '?')} to copy, {todo.get('to_delete', '?')} to delete")
+    if phase.get("msg"):
+        lines.append(f"  error: {phase['msg']}")
+    return lines
+
+
+def _cnpg_phase_lines(name: str, phase: dict[str, Any]) -> list[str]:
+    if "cluster" in phase or "recovery" in phase:
+        return _cnpg_cluster_lines(name, phase)
+    if phase.get("skipped_reason"):
+        return [f"{name}: skipped - {phase['skipped_reason']}"]
+    if name == "preflight":  # it stopped before the module's checks (the applications' check failed)
+        lines = [f"{name}: the Clusters and the archive were not checked"] + [f"    {_workload(entry)}" for entry in phase.get("workloads") or []]
+    elif "workloads" in phase:
+        lines = [f"{name}: {', '.join(_workload(entry) for entry in phase['workloads']) or 'nothing'}"]
+    elif "source" in phase and "bucket" in phase:  # scalarops.pitr.s3_prefix_move
+        lines = [f"{name}: s3://{phase['bucket']}/{phase.get('source')} -> {phase.get('target')}: {phase.get('objects')} objects "
+                 f"({_size(phase.get('bytes'))}), {phase.get('copied')} copied now, {phase.get('already_copied')} copied before, "
+                 f"{phase.get('verified')} verified, {phase.get('deleted')} deleted" + (f" ({phase['state']})" if phase.get("state") else "")]
+    else:
+        lines = [f"{name}:"]
+    if phase.get("msg"):
+        lines.append(f"  error: {phase['msg']}")
+    return lines
+
+
+def _cnpg_lines(report: dict[str, Any]) -> list[str]:
+    """The CloudNativePG part of a report (backend cnpg): the Clusters, then each step."""
+    cluster = report.get("cluster") or {}
+    lines = []
+    if cluster:
+        same = cluster.get("source") == cluster.get("target")
+        lines.append(f"Cluster: {cluster.get('namespace')}/{cluster.get('source')} -> {cluster.get('namespace')}/{cluster.get('target')} "
+                     f"({'replaces the old cluster' if same else 'the old cluster stays'}); archive strategy {cluster.get('archive_strategy')}")
+    workloads = report.get("workloads") or []
+    if workloads:
+        lines.append("Applications: " + ", ".join(_workload({**entry, "replicas": None}) for entry in workloads))
+    return lines
+
+
 def restore_report_text(report: dict[str, Any]) -> str:
     """See DOCUMENTATION."""
     if not isinstance(report, dict):
@@ -173,13 +284,17 @@ def restore_report_text(report: dict[str, Any]) -> str:
     switch = report.get("endpoint_switch") or {}
     if switch.get("to_host"):
         lines.append(f"JDBC URLs switched: {', '.join(switch.get('from_hosts') or [])} -> {switch['to_host']}:{switch.get('to_port')}")
+    cnpg = report.get("backend") == "cnpg"
+    if cnpg:
+        lines += _cnpg_lines(report)
     timeline = report.get("timeline") or []
     if timeline:
         lines.append("Phases: " + "; ".join(f"{step.get('phase')} {step.get('started')} .. {step.get('ended')}" for step in timeline))
     phases = report.get("phases") or {}
-    for name in [*PHASE_ORDER, *sorted(set(phases) - set(PHASE_ORDER))]:
+    order = CNPG_PHASE_ORDER if cnpg else PHASE_ORDER
+    for name in [*order, *sorted(set(phases) - set(order))]:
         if phases.get(name):
-            lines += _phase_lines(name, phases[name])
+            lines += _cnpg_phase_lines(name, phases[name]) if cnpg else _phase_lines(name, phases[name])
     return "\n".join(lines)
 
 

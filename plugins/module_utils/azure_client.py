@@ -22,6 +22,7 @@ listKeys), and the base delay follows ``SCALAROPS_PITR_RETRY_BASE_DELAY`` like t
 from __future__ import annotations
 
 import importlib
+import logging
 import random
 import re
 from collections.abc import Mapping
@@ -90,6 +91,12 @@ __all__ = [
 ]
 
 PUBLIC_ARM_ENDPOINT = "https://management.azure.com"
+
+# The SDKs log retries and "failsafe deserialization" fallbacks at WARNING. With no handler configured,
+# Python's last-resort handler prints them - tracebacks with local paths - on the module's stderr, and
+# an async task's stderr ends up in the phase outcome and the report. Errors reach users through
+# describe_azure_error instead.
+logging.getLogger("azure").addHandler(logging.NullHandler())
 
 # Token audiences of the national clouds' Resource Manager endpoints (azure-identity asks for
 # "<audience>/.default"); any other endpoint (Azure Stack, a stand-in) is its own audience.

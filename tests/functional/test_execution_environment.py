@@ -160,6 +160,11 @@ def test_builder_introspection_reads_the_installed_collection(build: dict[str, P
                              capture_output=True, text=True, check=False)
     assert "shellcheck" in bindep_out.read_text()
     assert not set(runtime.stdout.split()) & {"git", "make", "shellcheck", "tar"}, runtime.stdout + runtime.stderr
+    # ...while the database clients scalarops.pitr.sql_dump runs on the control node are (the image is CentOS Stream:
+    # bindep cannot evaluate an rpm platform here, so read the entries' selectors).
+    rpm_runtime = {line.split()[0] for line in bindep_out.read_text().splitlines()
+                   if line.strip() and not line.startswith("#") and "platform:rpm" in line.split("#")[0] and " test" not in line.split("#")[0]}
+    assert {"postgresql", "mariadb"} <= rpm_runtime, bindep_out.read_text()
 
 
 def test_helm_and_kubectl_come_from_the_pypi_wheels(build: dict[str, Path], containerfile: str) -> None:

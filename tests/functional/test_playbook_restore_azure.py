@@ -71,6 +71,7 @@ def test_cosmosdb_restore_strong_consistency_key_in_secret_repair_job_and_replic
     assert (repair["release"], repair["status"]) == (f"{scene.namespace}/ledger", "succeeded"), "the repair Job completed"
     assert "repair: 1 releases" in run.report_text()
     assert_downtime_excludes_prepare(report)
+    assert not report["phases"]["prepare"].get("stderr_lines"), "the SDK's log noise (tracebacks, local paths) stays out of the report"
     assert_not_shown(key, run)
 
     again = scene.run("again", cosmosdb_restore_repair_chart_ref=str(chart_path("schema-loading")))
