@@ -52,6 +52,8 @@ options:
         Each C(scalar.db.contact_points) or C(*.contact_points) JDBC URL at one of C(from_hosts) gets C(to_host)
         (and C(to_port)), keeping the database name and every parameter; a release with no such URL is an error.
         Without C(to_host) (and always for O(action=check)) it only checks, changing nothing.
+        With C(scheme=https) the C(contact_points) are https URLs (a Cosmos DB document endpoint), only checked
+        against C(from_hosts) (case, port and trailing slash ignored); C(to_host) is then refused.
     type: dict
     default: {}
 """

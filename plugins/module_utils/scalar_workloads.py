@@ -16,11 +16,15 @@ database server to the one a PITR restore created (a new RDS instance, Aurora cl
 flexible server): only the host (and port) of each URL that points at the source changes; the
 database name and every driver parameter stay. Without a target host it only checks that every
 release really points at the source, which a restore's preflight runs before anything changes.
+With ``scheme: https`` the contact_points are https URLs (a Cosmos DB account's document endpoint,
+``https://<account>.documents.azure.com:443/``) and the switch only checks them: a Cosmos DB restore
+sets the new endpoint through ``properties_set`` together with the account key.
 """
 
 from __future__ import annotations
 
 import os
+import urllib.parse
 
 from ansible_collections.scalarops.pitr.plugins.module_utils.java_properties import (
     PropertiesDocument,
@@ -50,7 +54,14 @@ RECORD_PREFIX = "scalarops-pitr-replicas-"
 RECORD_LABEL = "scalarops.io/replica-record"
 MANAGED_BY = "scalarops.pitr"
 ACTIONS = ("stop", "start", "switch", "check")  # check: plan a stop to validate the releases, change nothing
-ENDPOINT_SWITCH_KEYS = ("from_hosts", "to_host", "to_port", "source")
+ENDPOINT_SWITCH_KEYS = ("from_hosts", "to_host", "to_port", "source", "scheme")
+# What the contact_points of the switch are: JDBC URLs (re-pointed) or https URLs (only checked).
+ENDPOINT_SCHEMES = ("jdbc", "https")
+# Literal texts (docs/troubleshooting.md quotes them): a contact_points value that is not such a URL.
+_NOT_A_URL = {
+    "jdbc": ("not a JDBC URL (jdbc:...), so it cannot be re-pointed from", "through JDBC"),
+    "https": ("not an https URL (https://host[:port]/), so it cannot be checked against", "through an https endpoint"),
+}
 # ScalarDB's own key, and multi-storage's scalar.db.multi_storage.storages.<name>.contact_points.
 CONTACT_POINTS_KEY = "scalar.db.contact_points"
 
@@ -241,7 +252,7 @@ def _change_line(change):
 def check_endpoint_switch(endpoint_switch):
     """The endpoint switch the user gave, checked and normalised; None when it is empty.
 
-    Returns ``{from_hosts: [str, ...], to_host: str | None, to_port: int | None, source: str}``.
+    Returns ``{from_hosts: [str, ...], to_host: str | None, to_port: int | None, source: str, scheme: str}``.
     """
     if not endpoint_switch:
         return None
@@ -252,6 +263,13 @@ def check_endpoint_switch(endpoint_switch):
     unknown = sorted(str(key) for key in endpoint_switch if key not in ENDPOINT_SWITCH_KEYS)
     if unknown:
         raise WorkloadPlanError(f"{where}: unknown key(s) {', '.join(unknown)}; expected {', '.join(ENDPOINT_SWITCH_KEYS)}")
+    scheme = str(endpoint_switch.get("scheme") or "jdbc").strip().lower()
+    if scheme not in ENDPOINT_SCHEMES:
+        raise WorkloadPlanError(f"{where}.scheme is {endpoint_switch.get('scheme')!r}; expected one of {', '.join(ENDPOINT_SCHEMES)}")
+    if scheme != "jdbc" and endpoint_switch.get("to_host"):
+        # Only JDBC URLs are rewritten here; an https endpoint is set whole through properties_set.
+        raise WorkloadPlanError(f"{where}: with scheme {scheme} the switch only checks the contact_points; "
+                                f"leave out to_host and set the new URL through the properties to set")
     from_hosts = endpoint_switch.get("from_hosts")
     if isinstance(from_hosts, str) or not isinstance(from_hosts, (list, tuple)) or not from_hosts:
         raise WorkloadPlanError(f"{where}.from_hosts must be a non-empty list of the source database's host names, "
@@ -264,7 +282,7 @@ def check_endpoint_switch(endpoint_switch):
     except JdbcUrlError as exc:
         raise WorkloadPlanError(f"{where}: {exc}") from None
     source = str(endpoint_switch.get("source") or "the source database")
-    return {"from_hosts": hosts, "to_host": to_host, "to_port": to_port, "source": source}
+    return {"from_hosts": hosts, "to_host": to_host, "to_port": to_port, "source": source, "scheme": scheme}
 
 
 def _is_contact_points(key):
@@ -276,8 +294,32 @@ def _mentions(url, hosts):
     return any(normalize_host(host) in lowered for host in hosts)
 
 
+def _is_url(value, scheme):
+    if scheme == "jdbc":
+        return is_jdbc_url(value)
+    return isinstance(value, str) and value.strip().lower().startswith(f"{scheme}://")
+
+
+def _url_host(url, scheme):
+    """The host ``url`` points at; :class:`JdbcUrlError` when it names none that can be compared."""
+    if scheme == "jdbc":
+        return parse_jdbc_url(url).host
+    if "${" in url:
+        raise JdbcUrlError(f"{mask_url(url)}: the host is a ${{...}} placeholder, resolved only when ScalarDB starts; "
+                           f"write the endpoint itself")
+    try:
+        parts = urllib.parse.urlsplit(url)
+        host = parts.hostname
+        port = parts.port  # read for its check: "host:abc" raises
+    except ValueError as exc:
+        raise JdbcUrlError(f"{mask_url(url)}: not a valid {scheme} URL ({exc})") from None
+    if not host:
+        raise JdbcUrlError(f"{mask_url(url)}: the URL names no host (expected {scheme}://host[:port]/)")
+    return check_endpoint(host, port)[0]
+
+
 def plan_endpoint(label, properties, endpoint):
-    """Which JDBC contact_points of one release's ``properties`` point at the source, and their new URLs.
+    """Which JDBC (or, with scheme https, https) contact_points of one release's ``properties`` point at the source, and their new URLs.
 
     ``endpoint`` is :func:`check_endpoint_switch`'s result. Returns ``(updates, keys)``: ``keys``
     are the contact_points keys at the source (or already at the target: a re-run); ``updates``
@@ -286,19 +328,21 @@ def plan_endpoint(label, properties, endpoint):
     would silently leave it on the old database.
     """
     found = {key: value for key, value in PropertiesDocument(properties).as_dict().items() if _is_contact_points(key)}
-    jdbc = {key: value.strip() for key, value in found.items() if is_jdbc_url(value)}
+    scheme = endpoint.get("scheme") or "jdbc"
+    jdbc = {key: value.strip() for key, value in found.items() if _is_url(value, scheme)}
     source = f"{endpoint['source']} ({', '.join(endpoint['from_hosts'])})"
     if not jdbc:
         shown = ", ".join(f"{key} is {mask_url(value) or '(empty)'}" for key, value in found.items())
+        what, how = _NOT_A_URL[scheme]
         raise WorkloadPlanError(
-            f"{label}: {shown or 'it sets no ' + CONTACT_POINTS_KEY}, not a JDBC URL (jdbc:...), so it cannot be "
-            f"re-pointed from {source}; the endpoint switch only applies to releases that use it through JDBC"
+            f"{label}: {shown or 'it sets no ' + CONTACT_POINTS_KEY}, {what} "
+            f"{source}; the endpoint switch only applies to releases that use it {how}"
         )
     targets = endpoint["from_hosts"] + ([endpoint["to_host"]] if endpoint["to_host"] else [])
     keys, elsewhere, unsupported = [], {}, {}
     for key, url in jdbc.items():
         try:
-            host = parse_jdbc_url(url).host
+            host = _url_host(url, scheme)
         except JdbcUrlError as exc:
             unsupported[key] = exc
             continue

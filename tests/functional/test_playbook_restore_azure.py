@@ -117,3 +117,16 @@ def test_bad_input_and_a_failed_restore_change_nothing(scene_of: Callable[..., A
 
     assert scene.names() == before, "no server was left behind"
     assert scene.replicas() == replicas, "no workload was touched"
+
+    # Cosmos DB: a release whose contact_points is another account fails the preflight, naming both.
+    elsewhere = f"https://{scene.azure.unique('other')}.documents.azure.com:443/"
+    cosmos = scene_of("cosmosdb", releases=("auditor",), source_host=elsewhere)
+    cosmos_before, cosmos_replicas = cosmos.names(), cosmos.replicas()
+    other_account = cosmos.run("other-account")
+    assert not other_account.ok
+    assert f"scalar.db.contact_points is {elsewhere}, which does not point at Cosmos DB account {cosmos.source}" in other_account.output
+    assert other_account.report()["failed_phase"] == "preflight"
+    assert cosmos.names() == cosmos_before, "no account was created"
+    assert cosmos.replicas() == cosmos_replicas, "no workload was touched"
+    assert cosmos.properties("auditor")["scalar.db.contact_points"] == elsewhere
+    assert cosmos.secret_value("auditor") == OLD_KEY

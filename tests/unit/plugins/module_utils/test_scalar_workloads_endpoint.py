@@ -204,6 +204,8 @@ def test_credentials_in_urls_are_masked_in_every_line_shown() -> None:
     ({"from_hosts": [SRC], "to_host": "new host"}, "'new host' is not a host name"),
     ({"from_hosts": [SRC], "to_host": NEW, "to_port": "x"}, "port 'x' is not a TCP port"),
     (["a"], "must be a dict"),
+    ({"from_hosts": [SRC], "scheme": "ftp"}, "scheme is 'ftp'; expected one of jdbc, https"),
+    ({"from_hosts": [SRC], "scheme": "https", "to_host": NEW}, "with scheme https the switch only checks"),
 ])
 def test_a_bad_endpoint_switch_is_one_problem(endpoint: Any, message: str) -> None:
     with pytest.raises(WorkloadPlanError) as err:
@@ -216,7 +218,7 @@ def test_a_bad_endpoint_switch_is_one_problem(endpoint: Any, message: str) -> No
 def test_check_endpoint_switch_normalises() -> None:
     assert check_endpoint_switch({}) is None
     assert check_endpoint_switch({"from_hosts": [f" {SRC} "], "to_host": "[fd00::1]", "to_port": "5433"}) == {
-        "from_hosts": [SRC], "to_host": "fd00::1", "to_port": 5433, "source": "the source database"}
+        "from_hosts": [SRC], "to_host": "fd00::1", "to_port": 5433, "source": "the source database", "scheme": "jdbc"}
     # to_port alone does not make a target
     assert check_endpoint_switch({"from_hosts": [SRC], "to_host": "", "to_port": 5432})["to_host"] is None
 
@@ -229,3 +231,79 @@ def test_the_filter_passes_the_endpoint_switch_and_fails_with_the_message() -> N
         "endpoint_lines"] == []
     with pytest.raises(AnsibleFilterError, match="which does not point at the source database"):
         scalar_workloads_plan([LEDGER], "check", helm, [{"resources": []}], {}, {"endpoint_switch": {"from_hosts": ["x.example"]}})
+
+
+# --- scheme https: a Cosmos DB account's document endpoint, only checked ---------------------------------------------
+COSMOS_SRC = "scalardb.documents.azure.com"
+COSMOS = {"from_hosts": [COSMOS_SRC], "source": "Cosmos DB account scalardb", "scheme": "https"}
+
+
+def _cosmos(contact_points: str) -> str:
+    return f"scalar.db.storage=cosmos\nscalar.db.contact_points={contact_points}\nscalar.db.password=${{env:COSMOS_KEY}}\n"
+
+
+@pytest.mark.parametrize("url", [
+    f"https://{COSMOS_SRC}:443/",
+    f"https://{COSMOS_SRC.upper()}:443/",
+    f"https://{COSMOS_SRC}",
+    f"https://{COSMOS_SRC}/",
+    f"HTTPS://{COSMOS_SRC}.:443",
+    "https://Scalardb.Documents.Azure.com:8081/",
+])
+def test_https_contact_points_at_the_source_pass_whatever_their_case_slash_or_port(url: str) -> None:
+    step = _switch(_cosmos(url), COSMOS, action="check")
+    assert step["endpoint_keys"] == ["scalar.db.contact_points"]
+    assert step["endpoint_lines"] == [f"? scalar.db.contact_points: {url} points at Cosmos DB account scalardb; "
+                                      f"switched once the restored database exists"]
+
+
+def test_https_contact_points_at_another_account_are_refused_naming_the_url_and_the_source() -> None:
+    other = "https://other-account.documents.azure.com:443/"
+    for action in ("check", "switch"):
+        with pytest.raises(WorkloadPlanError) as err:
+            _switch(_cosmos(other), COSMOS, action=action)
+        assert str(err.value) == (
+            f"release 'ledger' in namespace 'ns': scalar.db.contact_points is {other}, which does not point at "
+            f"Cosmos DB account scalardb ({COSMOS_SRC}); check that the release uses this database, or correct the source hosts")
+
+
+@pytest.mark.parametrize("contact_points, expected", [
+    ("scalardb.documents.azure.com", "scalar.db.contact_points is scalardb.documents.azure.com, not an https URL"),
+    (f"jdbc:postgresql://{COSMOS_SRC}/db", "not an https URL (https://host[:port]/), so it cannot be checked against "
+                                           f"Cosmos DB account scalardb ({COSMOS_SRC})"),
+])
+def test_contact_points_that_are_not_https_urls_are_an_error_with_scheme_https(contact_points: str, expected: str) -> None:
+    with pytest.raises(WorkloadPlanError) as err:
+        _switch(_cosmos(contact_points), COSMOS, action="check")
+    assert expected in str(err.value)
+
+
+@pytest.mark.parametrize("url, message", [
+    (f"https://{COSMOS_SRC}:abc/", "not a valid https URL"),
+    ("https:///path", "the URL names no host"),
+    ("https://${env:COSMOS_HOST}/", "the host is a ${...} placeholder"),
+    ("https://bad_host!/", "is not a host name"),
+])
+def test_an_https_url_without_a_usable_host_is_an_error(url: str, message: str) -> None:
+    with pytest.raises(WorkloadPlanError, match="release 'ledger'") as err:
+        _switch(_cosmos(url), COSMOS, action="check")
+    assert message in str(err.value)
+
+
+def test_a_switch_with_scheme_https_checks_and_sets_the_endpoint_through_properties_set() -> None:
+    new = "https://scalardb-pitr-20261121093005.documents.azure.com:443/"
+    step = _switch(_cosmos(f"https://{COSMOS_SRC}:443/"), COSMOS, properties_set={"scalar.db.contact_points": new},
+                   secret_properties={"scalar.db.password": "the-key"})
+    assert f"scalar.db.contact_points={new}" in _new_properties(step)
+    assert step["secret_data"] == {"COSMOS_KEY": "the-key"}
+    assert "the-key" not in str(step["upgrade_values"])
+    # a re-run after the switch: the restored account is one of the hosts the check accepts
+    again = _switch(_new_properties(step), dict(COSMOS, from_hosts=[COSMOS_SRC, "scalardb-pitr-20261121093005.documents.azure.com"]),
+                    properties_set={"scalar.db.contact_points": new})
+    assert again["upgrade_values"] is None
+
+
+def test_the_filter_checks_https_contact_points() -> None:
+    helm = [{"status": _status(_cosmos("https://elsewhere.documents.azure.com:443/"))}]
+    with pytest.raises(AnsibleFilterError, match=r"https://elsewhere\.documents\.azure\.com:443/, which does not point at Cosmos DB account"):
+        scalar_workloads_plan([LEDGER], "check", helm, [{"resources": []}], {}, {"endpoint_switch": COSMOS})
